@@ -1,0 +1,46 @@
+"""certify: assess candidates against units of competency and issue verifiable certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides settings read from CERTIFY_* variables."""
+    from certify.config import load_config
+    from certify.core import cli as core_cli
+    from certify.core import views as core_views
+    from certify.core import web
+    from certify.demo import cli as demo_cli
+    from certify.extensions import csrf, db
+    from certify.units import cli as units_cli
+    from certify.units import views as units_views
+
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    web.init_app(app)
+
+    # Importing a feature's views module attaches its routes to the feature's blueprint.
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(units_views.bp)
+
+    app.cli.add_command(core_cli.db_group)
+    app.cli.add_command(units_cli.units_group)
+    app.cli.add_command(demo_cli.demo_group)
+    return app

@@ -1,0 +1,107 @@
+"""Settings, read from CERTIFY_* environment variables.
+
+Every setting has one name in the environment (``CERTIFY_<NAME>``) and one key in
+``app.config`` (``<NAME>``).  ``load_config`` returns the mapping that
+``create_app`` installs; explicit overrides (tests, scripts) win over the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def default_instance_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "instance"
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(f"CERTIFY_{name}")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"CERTIFY_{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"CERTIFY_{name} must be greater than zero, not {value}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], environment: str, instance: Path) -> str:
+    key = env.get("CERTIFY_SECRET_KEY", "")
+    if key:
+        return key
+    if environment == "production":
+        raise ConfigError(
+            "CERTIFY_SECRET_KEY is not set; production mode needs a long random secret "
+            '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    if environment == "testing":
+        return secrets.token_urlsafe(32)
+    # Development keeps one generated key in the instance folder so that sessions
+    # survive a restart of `make run`.
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the application settings from ``env`` (default: os.environ) and overrides."""
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    environment = overrides.get("ENV") or env.get("CERTIFY_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"CERTIFY_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+        )
+    instance = Path(
+        overrides.get("INSTANCE_PATH")
+        or env.get("CERTIFY_INSTANCE_PATH")
+        or default_instance_path()
+    )
+    database_url = overrides.get("DATABASE_URL") or env.get("CERTIFY_DATABASE_URL") or (
+        f"sqlite:///{instance / 'certify.sqlite3'}"
+    )
+    config: dict[str, Any] = {
+        "ENV": environment,
+        "TESTING": environment == "testing",
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": normalise_database_url(database_url),
+        "SQL_ECHO": env.get("CERTIFY_SQL_ECHO", "") == "1",
+        "MAX_IMPORT_MB": _int(env, "MAX_IMPORT_MB", 5),
+        "PAGE_SIZE": _int(env, "PAGE_SIZE", 25),
+    }
+    if "SECRET_KEY" not in overrides:
+        config["SECRET_KEY"] = _secret_key(env, environment, instance)
+    config.update(overrides)
+    config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
+    # Uploaded standards documents are small text files; anything larger is refused
+    # by Werkzeug before a view reads it.
+    config.setdefault("MAX_CONTENT_LENGTH", config["MAX_IMPORT_MB"] * 1024 * 1024 + 64 * 1024)
+    return config

@@ -1,0 +1,1 @@
+"""Demonstration data for `make run`, written for certify (not copied from published units)."""

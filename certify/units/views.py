@@ -1,0 +1,5 @@
+"""Catalogue pages."""
+
+from certify.units import bp
+
+__all__ = ["bp"]
