@@ -112,6 +112,11 @@ class ParsedDocument:
 
 _SPACES = re.compile(r"\s+")
 _AFTER_STOP = re.compile(r"(?<=[.!?])\s+")
+# Abbreviations after which a capital letter does not start a new sentence.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:e\.g|i\.e|etc|cf|vs|incl|approx|np|tj|m\.in|itp|itd|tzw|dr|mr|ms)\.$",
+    re.IGNORECASE,
+)
 
 
 def clean(text: str) -> str:
@@ -122,12 +127,15 @@ def clean(text: str) -> str:
 def sentences(text: str) -> list[str]:
     """Split a paragraph into sentences, one criterion each.
 
-    A stop followed by a lower-case word ("etc. and") does not end a sentence;
-    str.isupper() knows every script's capitals, so Polish splits like English.
+    A stop followed by a lower-case word ("etc. and") or after a common
+    abbreviation ("e.g. CRM") does not end a sentence; str.isupper() knows every
+    script's capitals, so Polish splits like English.
     """
     result: list[str] = []
     for part in _AFTER_STOP.split(clean(text)):
-        if result and not part[:1].isupper():
+        if result and (
+            not part[:1].isupper() or _ABBREVIATION.search(result[-1])
+        ):
             result[-1] = f"{result[-1]} {part}"
         elif part:
             result.append(part)

@@ -50,10 +50,14 @@ _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,59}$")
 
 
 def looks_like(text: str) -> bool:
-    return bool(
-        re.search(r"^\s*\d+\.\s*Title\t", text, re.MULTILINE)
-        and re.search(r"^\s*\d+\.\s*Code\t", text, re.MULTILINE)
+    """A numbered Title field and at least two more of the unit's numbered fields."""
+    if not re.search(r"^\s*\d+\.\s*Title\t", text, re.MULTILINE):
+        return False
+    others = sum(
+        bool(re.search(rf"^\s*\d+\.\s*{name}\t", text, re.MULTILINE | re.IGNORECASE))
+        for name in KNOWN[1:]
     )
+    return others >= 2
 
 
 @dataclass

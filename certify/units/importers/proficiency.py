@@ -72,16 +72,23 @@ def parse(data: bytes) -> ParsedDocument:
             "no title or description before the first level",
             line=lines[headings[0]][0],
         )
-    description_index, description = max(prose, key=lambda item: len(item[1]))
-    if len(sentences(description)) < 1 or len(description) < 40:
+    # The description is written in sentences; headings, navigation and the title are not.
+    paragraphs = [(i, line) for i, line in prose if line.endswith((".", "!", "?"))]
+    if not paragraphs:
         raise DocumentError(
             "no description found; expected a paragraph describing the capability before "
             "the first level",
             line=lines[headings[0]][0],
             field="description",
         )
+    description_index, description = max(paragraphs, key=lambda item: len(item[1]))
     title = next(
-        (line for i, line in reversed(prose) if i < description_index and len(line) > 3), None
+        (
+            line
+            for i, line in reversed(prose)
+            if i < description_index and not line.endswith(".") and len(line) > 3
+        ),
+        None,
     )
     if title is None:
         raise DocumentError(
