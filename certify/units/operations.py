@@ -136,8 +136,13 @@ def import_document(
                 action = "new version"
         else:
             action = _translate(unit, spec, parsed.language, framework.source_language)
-        for item in (unit, *(t for t in unit.translations if t.language == parsed.language)):
-            item.source_name, item.source_sha256 = source_name, source_sha256
+        # Each text records the document it came from: a translation must not
+        # overwrite the source of the unit's own text.
+        if unit.language == parsed.language:
+            unit.source_name, unit.source_sha256 = source_name, source_sha256
+        for translation in unit.translations:
+            if translation.language == parsed.language:
+                translation.source_name, translation.source_sha256 = source_name, source_sha256
         session.flush()
         report.outcomes.append(
             UnitOutcome(spec.code, unit.version, action, parsed.language, unit.id)
@@ -215,7 +220,10 @@ def _translate(unit: Unit, spec: UnitSpec, language: str, source_language: str) 
     if language == source_language:
         # The framework's own language becomes the unit's primary text whichever
         # page came first, so the catalogue ends the same in either order.
-        _store_translation(unit, _spec_of(unit), unit.language)
+        previous_language, previous_source = unit.language, (unit.source_name, unit.source_sha256)
+        _store_translation(unit, _spec_of(unit), previous_language)
+        moved = next(t for t in unit.translations if t.language == previous_language)
+        moved.source_name, moved.source_sha256 = previous_source
         _write_primary(unit, spec, language)
         for element, element_spec in zip(unit.elements, spec.elements, strict=True):
             element.title = element_spec.title

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from certify.units.models import Criterion, Element, Framework, Unit, UnitStatus
@@ -71,3 +71,42 @@ def unit_versions(session: Session, unit: Unit) -> list[Unit]:
             .order_by(Unit.version.desc())
         )
     )
+
+
+def frameworks(session: Session) -> list[Framework]:
+    """Every framework, by code (for choosers such as the search form's filter)."""
+    return list(session.scalars(select(Framework).order_by(Framework.code)))
+
+
+def framework_summaries(session: Session) -> list[tuple[Framework, int]]:
+    """Every framework, by code, with its number of current units, in one query."""
+    current = (
+        select(Unit.framework_id, func.count(Unit.id).label("units"))
+        .where(Unit.status == UnitStatus.CURRENT)
+        .group_by(Unit.framework_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Framework, func.coalesce(current.c.units, 0))
+        .outerjoin(current, current.c.framework_id == Framework.id)
+        .order_by(Framework.code)
+    )
+    return [(framework, count) for framework, count in rows]
+
+
+def find_framework(session: Session, code: str) -> Framework | None:
+    """The framework with ``code``, its generic levels loaded."""
+    return session.scalar(
+        select(Framework).options(selectinload(Framework.levels)).where(Framework.code == code)
+    )
+
+
+def catalogue_counts(session: Session) -> dict[str, int]:
+    """How many frameworks and current units the catalogue holds."""
+    return {
+        "frameworks": session.scalar(select(func.count(Framework.id))) or 0,
+        "units": session.scalar(
+            select(func.count(Unit.id)).where(Unit.status == UnitStatus.CURRENT)
+        )
+        or 0,
+    }

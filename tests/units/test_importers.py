@@ -347,3 +347,13 @@ def test_cexp_fills_in_the_framework_levels(session, import_seed):
     framework = session.scalar(select(Framework).where(Framework.code == "SFIA9"))
     assert [level.name for level in framework.levels][:3] == ["Follow", "Assist", "Apply"]
     assert count(session, Framework) == 1
+
+
+@pytest.mark.parametrize("order", [(SFIA_CELO_EN, SFIA_CELO_PL), (SFIA_CELO_PL, SFIA_CELO_EN)])
+def test_each_text_remembers_its_own_document(session, import_seed, order):
+    for name in order:
+        import_seed(name)
+    [unit] = find_unit(session, "CELO-4")
+    assert unit.source_name == SFIA_CELO_EN
+    [translation] = unit.translations
+    assert translation.source_name == SFIA_CELO_PL
