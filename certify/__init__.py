@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings read from CERTIFY_* variables."""
+    from certify.accounts import cli as accounts_cli
+    from certify.accounts import sessions
+    from certify.accounts import views as accounts_views
     from certify.config import load_config
     from certify.core import cli as core_cli
     from certify.core import views as core_views
@@ -35,12 +38,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     web.init_app(app)
+    sessions.init_app(app)
 
     # Importing a feature's views module attaches its routes to the feature's blueprint.
     app.register_blueprint(core_views.bp)
     app.register_blueprint(units_views.bp)
+    app.register_blueprint(accounts_views.bp)
 
     app.cli.add_command(core_cli.db_group)
     app.cli.add_command(units_cli.units_group)
     app.cli.add_command(demo_cli.demo_group)
+    accounts_cli.register(app)
     return app

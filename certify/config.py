@@ -96,6 +96,21 @@ def load_config(
         "SQL_ECHO": env.get("CERTIFY_SQL_ECHO", "") == "1",
         "MAX_IMPORT_MB": _int(env, "MAX_IMPORT_MB", 5),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 25),
+        "SMTP_URL": env.get("CERTIFY_SMTP_URL", ""),
+        "MAIL_FROM": env.get("CERTIFY_MAIL_FROM", "no-reply@certify.localhost"),
+        "BASE_URL": env.get("CERTIFY_BASE_URL", "http://127.0.0.1:5000"),
+        "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _int(env, "SESSION_MAX_HOURS", 12),
+        "LOGIN_FAILURES_PER_ACCOUNT": _int(env, "LOGIN_FAILURES_PER_ACCOUNT", 5),
+        "LOGIN_FAILURES_PER_ADDRESS": _int(env, "LOGIN_FAILURES_PER_ADDRESS", 20),
+        "LOGIN_THROTTLE_MINUTES": _int(env, "LOGIN_THROTTLE_MINUTES", 15),
+        "RESET_TOKEN_HOURS": _int(env, "RESET_TOKEN_HOURS", 2),
+        "INVITATION_DAYS": _int(env, "INVITATION_DAYS", 14),
+        "SESSION_COOKIE_NAME": "certify_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure cookies everywhere but on the developer's own plain-HTTP machine.
+        "SESSION_COOKIE_SECURE": environment == "production",
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, environment, instance)

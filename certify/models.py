@@ -1,3 +1,5 @@
 """Every model module, imported so that Base.metadata (and Alembic) sees the whole schema."""
 
+from certify.accounts import models as accounts  # noqa: F401
+from certify.core import models as core  # noqa: F401
 from certify.units import models as units  # noqa: F401

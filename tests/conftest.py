@@ -18,6 +18,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from certify import ROOT, create_app
 from certify.config import normalise_database_url
@@ -97,18 +98,23 @@ def session(app):
     """A database session whose work is rolled back after the test.
 
     Views and commands commit as they would in production; here a commit only
-    releases a savepoint inside the outer transaction.
+    releases a savepoint inside the outer transaction.  No application context
+    stays pushed during the test, so every request the test client makes gets
+    its own (its own ``g``, its own session), as in production; the test's
+    session sees their committed work after ``session.expire_all()``.
     """
-    with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        db.bind_session(app, connection, join_transaction_mode="create_savepoint")
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            outer.rollback()
-            connection.close()
+    connection = db.state(app).engine.connect()
+    outer = connection.begin()
+    db.bind_session(app, connection, join_transaction_mode="create_savepoint")
+    test_session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield test_session
+    finally:
+        test_session.close()
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture
@@ -143,7 +149,7 @@ def count_queries(app, session):
     @contextmanager
     def counting() -> Iterator[QueryCounter]:
         counter = QueryCounter()
-        engine = db.engine
+        engine = db.state(app).engine
 
         def before(_conn, _cursor, statement, *_args):
             if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):

@@ -113,6 +113,5 @@ class Database:
 
     def bind_session(self, app: Flask, bind, **options: Any) -> None:
         """Point the app's session at ``bind`` (a connection, in tests)."""
-        state = self.state(app)
-        state.session.remove()
-        state.session = _State.make_session(bind, **options)
+        # Sessions of earlier app contexts were closed at their teardown.
+        self.state(app).session = _State.make_session(bind, **options)

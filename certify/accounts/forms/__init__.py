@@ -1,0 +1,1 @@
+"""Forms for accounts, split by subject."""

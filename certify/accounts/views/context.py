@@ -1,0 +1,43 @@
+"""Choosing the provider to act for, and the navigation each person sees."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required
+
+from certify.accounts import bp, permissions
+from certify.accounts.sessions import PROVIDER_KEY, current_provider, provider_choices, safe_next
+
+# (label, endpoint, rule): shown when the endpoint exists and the rule allows it.
+NAVIGATION = [
+    ("Catalogue", "units.search", lambda user, provider: True),
+    ("People", "accounts.people", permissions.can_view_people),
+    ("Enrolments", "accounts.enrolments", permissions.can_view_people),
+    ("Authorisations", "accounts.authorisations", permissions.can_authorise_assessors),
+    ("Audit trail", "accounts.audit", permissions.can_view_audit),
+    ("Providers", "accounts.providers", lambda user, _: permissions.can_manage_providers(user)),
+    ("Outbox", "accounts.outbox", lambda user, _: permissions.can_read_outbox(user)),
+]
+
+
+@bp.app_template_global()
+def navigation() -> list[tuple[str, str]]:
+    provider = current_provider()
+    return [
+        (label, endpoint)
+        for label, endpoint, rule in NAVIGATION
+        if endpoint in current_app.view_functions and rule(current_user, provider)
+    ]
+
+
+@bp.post("/provider")
+@login_required
+def switch_provider():
+    """Act for another provider the user holds a role in."""
+    wanted = request.form.get("provider_id", type=int)
+    chosen = next((p for p in provider_choices() if p.id == wanted), None)
+    if chosen is None:
+        abort(404)
+    session[PROVIDER_KEY] = chosen.id
+    flash(f"You are now acting for {chosen.name}.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("core.home"))
