@@ -116,7 +116,7 @@ def load_config(
         config["SECRET_KEY"] = _secret_key(env, environment, instance)
     config.update(overrides)
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
-    # Uploaded standards documents are small text files; anything larger is refused
-    # by Werkzeug before a view reads it.
-    config.setdefault("MAX_CONTENT_LENGTH", config["MAX_IMPORT_MB"] * 1024 * 1024 + 64 * 1024)
+    # Werkzeug refuses larger request bodies before a view reads them: room for ten
+    # standards documents at once (each is also checked against MAX_IMPORT_MB).
+    config.setdefault("MAX_CONTENT_LENGTH", 10 * config["MAX_IMPORT_MB"] * 1024 * 1024 + 64 * 1024)
     return config

@@ -25,6 +25,8 @@ from certify.config import normalise_database_url
 from certify.core.migrations import alembic_config
 from certify.extensions import db
 
+pytest_plugins = ["tests.people"]
+
 SEEDS = Path(os.environ.get("CERTIFY_SEEDS_DIR", ROOT.parent / "shared" / "seeds"))
 POSTGRES_URL = os.environ.get("CERTIFY_TEST_DATABASE_URL", "")
 

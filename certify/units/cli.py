@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from certify.extensions import db
 from certify.units import operations, queries
-from certify.units.importers import DocumentError, parse_document
+from certify.units.importers import DocumentError
 from certify.units.importers import case as case_format
 from certify.units.models import Unit
 
@@ -43,13 +42,7 @@ def import_paths(paths: list[Path]) -> tuple[list[operations.ImportReport], list
         session = db.session
         try:
             data = read_limited(path, limit)
-            parsed = parse_document(data, path.name)
-            report = operations.import_document(
-                session,
-                parsed,
-                source_name=path.name,
-                source_sha256=hashlib.sha256(data).hexdigest(),
-            )
+            report = operations.import_file(session, data, path.name, via="cli")
             session.commit()
             reports.append(report)
         except DocumentError as error:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from certify.core import audit
 from certify.core.types import utcnow
+from certify.units.importers import parse_document
 from certify.units.importers.base import (
     CriterionSpec,
     DocumentError,
@@ -49,6 +53,50 @@ class ImportReport:
     @property
     def changed(self) -> bool:
         return any(not o.action.endswith("unchanged") for o in self.outcomes)
+
+
+def import_file(
+    session: Session, data: bytes, name: str, *, actor: Any = None, via: str = "web"
+) -> ImportReport:
+    """Parse and import one document (format detected from its content) and audit it.
+
+    Raises DocumentError naming the file, line or field; the caller rolls back, so
+    nothing from a refused file is kept.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    report = import_document(
+        session, parse_document(data, name), source_name=name, source_sha256=sha256
+    )
+    if report.changed:
+        audit.record(
+            session,
+            "units.imported",
+            actor=actor,
+            changes={
+                "source": name,
+                "sha256": sha256,
+                "format": report.format,
+                "framework": report.framework,
+                "language": report.language,
+                "units": [asdict(o) for o in report.outcomes],
+                "via": via,
+            },
+        )
+    return report
+
+
+def preview_file(session: Session, data: bytes, name: str) -> ImportReport:
+    """What importing ``data`` would do, computed in a savepoint that is rolled back."""
+    savepoint = session.begin_nested()
+    try:
+        return import_document(
+            session,
+            parse_document(data, name),
+            source_name=name,
+            source_sha256=hashlib.sha256(data).hexdigest(),
+        )
+    finally:
+        savepoint.rollback()
 
 
 def ensure_framework(session: Session, spec: FrameworkSpec) -> Framework:

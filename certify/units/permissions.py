@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from certify.accounts.models import Role
+
 
 def can_view_catalogue(user: Any, obj: Any = None) -> bool:
     """Whether ``user`` (None when nobody is signed in) may see ``obj`` in the catalogue.
@@ -14,3 +16,16 @@ def can_view_catalogue(user: Any, obj: Any = None) -> bool:
     unpublished units, say) changes this function and no view.
     """
     return True
+
+
+def can_import_standards(user: Any) -> bool:
+    """Platform administrators and the admins of any training provider import standards.
+
+    The catalogue is shared by every provider, and its documents are published
+    standards, so any provider's admin may add to it.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_platform_admin) or any(
+        m.role == Role.PROVIDER_ADMIN for m in user.memberships
+    )

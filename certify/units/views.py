@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
 
 from certify.core.web import paginate, requested_page
 from certify.extensions import db
-from certify.units import bp, queries
+from certify.units import bp, operations, queries, staging
+from certify.units.forms import ImportCheckForm, ImportConfirmForm
+from certify.units.importers import DocumentError
 from certify.units.models import Criterion, CriterionKind, Unit, UnitStatus
-from certify.units.permissions import can_view_catalogue
+from certify.units.permissions import can_import_standards, can_view_catalogue
 
 __all__ = ["bp"]
 
@@ -31,8 +44,7 @@ SECTION_HEADINGS = {
 
 
 def _viewer() -> Any:
-    # Accounts do not exist yet; when they do, the signed-in user is asked about here.
-    return g.get("user")
+    return current_user
 
 
 def _authorise(obj: Any) -> None:
@@ -251,3 +263,102 @@ def localise(unit: Unit, language: str) -> LocalisedUnit:
         ],
         sections=[Section(groups=groups(members), kind=kind) for kind, members in by_kind.items()],
     )
+
+
+# Importing documents through the browser: upload, see what each would change, confirm.
+
+IMPORT_BATCHES = "import_batches"
+
+
+@dataclass
+class ImportPreview:
+    name: str
+    key: str | None = None
+    report: operations.ImportReport | None = None
+    error: str | None = None
+
+
+def _authorise_import() -> None:
+    if not can_import_standards(current_user):
+        abort(404)
+
+
+@bp.app_template_global("can_import_standards")
+def _can_import_standards(user: Any) -> bool:
+    return can_import_standards(user)
+
+
+@bp.route("/units/import", methods=["GET", "POST"])
+@login_required
+def import_documents():
+    """Upload standards documents and see what importing each would create or change."""
+    _authorise_import()
+    form = ImportCheckForm()
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return render_template("units/import.html", form=form), status
+    limit = current_app.config["MAX_IMPORT_MB"] * 1024 * 1024
+    instance = current_app.instance_path
+    previews = []
+    for upload in request.files.getlist(form.documents.name):
+        # The name is only ever shown; the bytes are stored under a random key.
+        name = (upload.filename or "document").replace("\\", "/").rsplit("/", 1)[-1][:255]
+        try:
+            staged = staging.stage(instance, upload.stream, name, limit)
+        except staging.TooLarge as error:
+            previews.append(ImportPreview(name, error=str(error)))
+            continue
+        _, data = staging.load(instance, staged.key)
+        try:
+            report = operations.preview_file(db.session, data, name)
+        except DocumentError as error:
+            staging.discard(instance, staged.key)
+            previews.append(ImportPreview(name, error=str(error.located(name))))
+            continue
+        previews.append(ImportPreview(name, key=staged.key, report=report))
+    keys = [p.key for p in previews if p.key]
+    confirm = None
+    if keys:
+        batch = secrets.token_hex(16)
+        batches = dict(session.get(IMPORT_BATCHES, {}))
+        batches[batch] = keys
+        session[IMPORT_BATCHES] = dict(list(batches.items())[-5:])
+        confirm = ImportConfirmForm(batch=batch)
+    return render_template("units/import.html", form=ImportCheckForm(formdata=None),
+                           previews=previews, confirm=confirm)
+
+
+@bp.post("/units/import/confirm")
+@login_required
+def confirm_import():
+    """Import the documents checked a moment ago, each whole or not at all."""
+    _authorise_import()
+    form = ImportConfirmForm()
+    batches = dict(session.get(IMPORT_BATCHES, {}))
+    keys = batches.pop(form.batch.data, None) if form.validate_on_submit() else None
+    if not keys:
+        flash("That check has expired or was already imported; upload the documents again.",
+              "warning")
+        return redirect(url_for("units.import_documents"))
+    session[IMPORT_BATCHES] = batches
+    instance = current_app.instance_path
+    results = []
+    for key in keys:
+        loaded = staging.load(instance, key)
+        if loaded is None:
+            results.append(ImportPreview(key, error="the checked file is gone or was altered; "
+                                                    "upload it again"))
+            continue
+        staged, data = loaded
+        savepoint = db.session.begin_nested()
+        try:
+            report = operations.import_file(db.session, data, staged.name, actor=current_user)
+            savepoint.commit()
+            results.append(ImportPreview(staged.name, report=report))
+        except DocumentError as error:
+            savepoint.rollback()
+            results.append(ImportPreview(staged.name, error=str(error.located(staged.name))))
+    db.session.commit()
+    for key in keys:
+        staging.discard(instance, key)
+    return render_template("units/import_done.html", results=results)
