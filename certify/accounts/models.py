@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -15,21 +14,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certify.core.database import Base, TimestampMixin
+from certify.core.database import Base, TimestampMixin, str_enum
 from certify.core.types import utcnow
 from certify.units.models import Framework, Unit
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class Role(enum.StrEnum):
@@ -120,7 +107,7 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"),
                                              index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -143,7 +130,7 @@ class Authorisation(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(_enum(Role, "authorisation_role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "authorisation_role"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     framework_id: Mapped[int | None] = mapped_column(ForeignKey("frameworks.id"))
     valid_from: Mapped[date]
@@ -189,7 +176,7 @@ class Enrolment(TimestampMixin, Base):
                                               index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     status: Mapped[EnrolmentStatus] = mapped_column(
-        _enum(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ACTIVE
+        str_enum(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ACTIVE
     )
     enrolled_on: Mapped[date]
     ends_on: Mapped[date | None]
@@ -231,7 +218,7 @@ class AuthToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose, "token_purpose"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -6,12 +6,13 @@ bound to an outer connection in tests and so that models stay plain SQLAlchemy 2
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -29,6 +30,23 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy reads it
+
+
+def str_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A column for a str enum: its values as VARCHAR with a CHECK constraint, on every database.
+
+    Native PostgreSQL enums would need a migration for every new value; a CHECK
+    constraint keeps the same guarantee with plain ALTERs.
+    """
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class TimestampMixin:

@@ -14,7 +14,6 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -23,20 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certify.core.database import Base, TimestampMixin
+from certify.core.database import Base, TimestampMixin, str_enum
 from certify.core.types import utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class FrameworkKind(enum.StrEnum):
@@ -74,7 +61,7 @@ class Framework(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[FrameworkKind] = mapped_column(_enum(FrameworkKind, "framework_kind"))
+    kind: Mapped[FrameworkKind] = mapped_column(str_enum(FrameworkKind, "framework_kind"))
     # Notional learning hours per credit (HK QF: 10); None where the framework has no credits.
     hours_per_credit: Mapped[int | None]
     # Language the framework is published in; other languages attach as translations.
@@ -130,7 +117,7 @@ class Unit(TimestampMixin, Base):
     guidance: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(35), default="en")
     status: Mapped[UnitStatus] = mapped_column(
-        _enum(UnitStatus, "unit_status"), default=UnitStatus.CURRENT
+        str_enum(UnitStatus, "unit_status"), default=UnitStatus.CURRENT
     )
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     source_name: Mapped[str | None] = mapped_column(String(255))
@@ -189,7 +176,7 @@ class Criterion(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     element_id: Mapped[int | None] = mapped_column(ForeignKey("elements.id", ondelete="CASCADE"))
     ref: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[CriterionKind] = mapped_column(_enum(CriterionKind, "criterion_kind"))
+    kind: Mapped[CriterionKind] = mapped_column(str_enum(CriterionKind, "criterion_kind"))
     text: Mapped[str] = mapped_column(Text)
     # The stem the published text puts before a group of bullets ("Be able to:").
     lead_in: Mapped[str | None] = mapped_column(Text)
