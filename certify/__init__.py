@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings read from CERTIFY_* variables."""
     from certify.accounts import cli as accounts_cli
-    from certify.accounts import sessions
+    from certify.accounts import passwords, sessions
     from certify.accounts import views as accounts_views
     from certify.config import load_config
     from certify.core import cli as core_cli
@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])
     db.init_app(app)
     csrf.init_app(app)
     web.init_app(app)

@@ -96,6 +96,11 @@ def load_config(
         "SQL_ECHO": env.get("CERTIFY_SQL_ECHO", "") == "1",
         "MAX_IMPORT_MB": _int(env, "MAX_IMPORT_MB", 5),
         "PAGE_SIZE": _int(env, "PAGE_SIZE", 25),
+        # Argon2id cost; the test suite, which hashes thousands of passwords, runs cheaper.
+        "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 1 if environment == "testing" else 3),
+        "ARGON2_MEMORY_KIB": _int(
+            env, "ARGON2_MEMORY_KIB", 8192 if environment == "testing" else 65536
+        ),
         "SMTP_URL": env.get("CERTIFY_SMTP_URL", ""),
         "MAIL_FROM": env.get("CERTIFY_MAIL_FROM", "no-reply@certify.localhost"),
         "BASE_URL": env.get("CERTIFY_BASE_URL", "http://127.0.0.1:5000"),
@@ -115,6 +120,13 @@ def load_config(
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, environment, instance)
     config.update(overrides)
+    if config["SMTP_URL"]:
+        from certify.core.mail import parse_smtp_url
+
+        try:
+            parse_smtp_url(config["SMTP_URL"])
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
     # Werkzeug refuses larger request bodies before a view reads them: room for ten
     # standards documents at once (each is also checked against MAX_IMPORT_MB).

@@ -22,6 +22,18 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("certify: no such account, compared only for timing")
 
 
+def configure(time_cost: int, memory_kib: int) -> None:
+    """Set the Argon2id cost (create_app does, from ARGON2_TIME_COST and ARGON2_MEMORY_KIB).
+
+    Hashes made with other costs still verify, and are upgraded at the next sign-in.
+    """
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("certify: no such account, compared only for timing")
+
+
 @cache
 def common_passwords() -> frozenset[str]:
     return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])

@@ -88,3 +88,18 @@ def can_view_enrolment(user: Any, enrolment: Enrolment) -> bool:
 
 def can_use_staff_pages(user: Any, provider: Provider | None) -> bool:
     return can_view_people(user, provider)
+
+
+def can_disable_user(user: Any, person: User) -> bool:
+    """Platform administrators disable other people's accounts, never their own."""
+    return can_disable_accounts(user) and user.id != person.id
+
+
+def can_withdraw_enrolment(user: Any, enrolment: Enrolment) -> bool:
+    """Provider admins of the enrolment's provider withdraw enrolments."""
+    return can_enrol(user, enrolment.provider)
+
+
+def can_view_own_units(user: Any, provider: Provider | None) -> bool:
+    """Candidates of ``provider`` see the units they are enrolled on there."""
+    return Role.CANDIDATE in roles_in(user, provider)

@@ -110,7 +110,10 @@ def init_app(app: Flask) -> None:
 
 def safe_next(target: str | None) -> str | None:
     """A redirect target only when it is a path on this site (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs and newlines inside URLs: "/\t/evil.example" is "//evil.example".
+    if not target or any(ch < " " or ch == "\x7f" for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
 

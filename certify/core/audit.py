@@ -102,10 +102,18 @@ class ChainReport:
 
 def verify(session: Session) -> ChainReport:
     """Check every entry's hash and link, oldest first; stop at the first that fails."""
-    previous_hash, expected_seq, checked = GENESIS, 1, 0
     entries = session.scalars(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500)
     )
+    # A server-side cursor on PostgreSQL: closed even when the walk stops early.
+    try:
+        return _walk(session, entries)
+    finally:
+        entries.close()
+
+
+def _walk(session: Session, entries) -> ChainReport:
+    previous_hash, expected_seq, checked = GENESIS, 1, 0
     for entry in entries:
         if entry.seq != expected_seq:
             return ChainReport(checked, expected_seq, f"entry {expected_seq} is missing")

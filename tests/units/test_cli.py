@@ -111,6 +111,7 @@ def test_demo_data_loads_once(cli):
     first = cli("demo", "load", "--if-empty")
     assert first.exit_code == 0
     assert "Demo data: 4 units loaded." in first.output
+    assert "Demo logins (password: " in first.output
     second = cli("demo", "load", "--if-empty")
     assert "already has data; nothing loaded" in second.output
     codes = [row["code"] for row in json.loads(cli("units", "list", "--format", "json").output)]

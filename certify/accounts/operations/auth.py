@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from certify.accounts.models import (
     UserSession,
 )
 from certify.accounts.passwords import check_password, hash_password, needs_rehash
-from certify.core import audit
+from certify.core import audit, mail
 from certify.core.types import utcnow
 
 GENERIC_FAILURE = "The email address or password is not right."
@@ -181,12 +183,21 @@ def issue_token(session: Session, user: User, purpose: TokenPurpose, lifetime: t
 
 def redeem_token(session: Session, token: str, purpose: TokenPurpose) -> AuthToken | None:
     """The unused, unexpired token, marked used; None for anything else."""
-    row = session.scalar(
-        select(AuthToken).where(AuthToken.token_hash == digest(token), AuthToken.purpose == purpose)
+    now = utcnow()
+    # One conditional UPDATE, so that two requests racing with one link cannot both use it.
+    result = session.execute(
+        update(AuthToken)
+        .where(AuthToken.token_hash == digest(token), AuthToken.purpose == purpose,
+               AuthToken.used_at.is_(None), AuthToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
     )
-    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+    if result.rowcount != 1:
         return None
-    row.used_at = utcnow()
+    row = session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == digest(token))
+        .execution_options(populate_existing=True)
+    )
     session.flush()
     return row
 
@@ -202,9 +213,199 @@ def peek_token(session: Session, token: str, purpose: TokenPurpose) -> AuthToken
 
 
 def set_password(session: Session, user: User, password: str, *, reason: str,
-                 actor: User | None = None) -> None:
+                 actor: User | None = None, ip: str | None = None) -> None:
     """Store a new password and end every session made with the old one."""
     user.password_hash = hash_password(password)
     user.session_version += 1
     end_all_sessions(session, user, reason)
-    audit.record(session, f"password.{reason}", actor=actor or user, target=user)
+    audit.record(session, f"password.{reason}", actor=actor or user, target=user, ip=ip)
+
+
+# --- Forgotten and changed passwords -------------------------------------------------------
+
+# More reset mails than this per account and hour are not sent: the page still gives its
+# usual answer, so nobody can use it to flood someone's mailbox.
+RESET_MAILS_PER_HOUR = 3
+
+
+def request_password_reset(
+    session: Session,
+    email: str,
+    *,
+    lifetime: timedelta,
+    link_for: Callable[[str], str],
+    ip: str | None = None,
+) -> bool:
+    """Mail a single-use reset link to ``email`` if it names an active account.
+
+    ``link_for(token)`` builds the absolute address of the reset page.  The caller
+    answers the same whatever this returns (True when a mail was sent), so that
+    the page does not tell who has an account.
+    """
+    email = normalise_email(email)
+    user = find_user(session, email)
+    if user is None or user.is_disabled:
+        audit.record(session, "password.reset_requested", changes={"email": email, "sent": False},
+                     ip=ip)
+        return False
+    recent = session.scalar(
+        select(func.count()).select_from(AuthToken).where(
+            AuthToken.user_id == user.id,
+            AuthToken.purpose == TokenPurpose.PASSWORD_RESET,
+            AuthToken.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    if recent >= RESET_MAILS_PER_HOUR:
+        audit.record(session, "password.reset_requested", target=user,
+                     changes={"email": email, "sent": False, "why": "too many requests"}, ip=ip)
+        return False
+    token = issue_token(session, user, TokenPurpose.PASSWORD_RESET, lifetime)
+    hours = round(lifetime.total_seconds() / 3600, 1)
+    mail.send(session, mail.render(
+        "password_reset", user.email, "Reset your certify password",
+        user=user, link=link_for(token), hours=int(hours) if hours.is_integer() else hours,
+    ))
+    audit.record(session, "password.reset_requested", target=user,
+                 changes={"email": email, "sent": True}, ip=ip)
+    return True
+
+
+class TokenState(enum.StrEnum):
+    VALID = "valid"
+    USED = "used"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+def token_state(session: Session, token: str, purpose: TokenPurpose) -> TokenState:
+    """Why a link does or does not work, for the page that explains it (reads only)."""
+    row = session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == digest(token), AuthToken.purpose == purpose)
+    )
+    if row is None or row.user.is_disabled:
+        return TokenState.UNKNOWN
+    if row.used_at is not None:
+        return TokenState.USED
+    if row.expires_at <= utcnow():
+        return TokenState.EXPIRED
+    return TokenState.VALID
+
+
+def _notify_password_changed(session: Session, user: User, how: str) -> None:
+    mail.send(session, mail.render(
+        "password_changed", user.email, "Your certify password was changed", user=user, how=how,
+    ))
+
+
+def reset_password(session: Session, token: str, password: str, *, ip: str | None = None
+                   ) -> User | None:
+    """Use a reset link: set the new password, end every session, tell the owner by mail.
+
+    Returns the user, or None when the link is unknown, used, expired or its account
+    disabled (then nothing changes).  The password is checked by the form first.
+    """
+    row = peek_token(session, token, TokenPurpose.PASSWORD_RESET)
+    if row is None or row.user.is_disabled:
+        return None
+    redeem_token(session, token, TokenPurpose.PASSWORD_RESET)
+    user = row.user
+    set_password(session, user, password, reason="reset", ip=ip)
+    _notify_password_changed(session, user, "with a reset link")
+    return user
+
+
+def note_wrong_password(session: Session, user: User, *, ip: str) -> None:
+    """A wrong current password on the change-password form counts as a failed sign-in.
+
+    Otherwise someone at an unattended, signed-in browser could guess the password
+    there without ever meeting the sign-in throttle.
+    """
+    session.add(LoginAttempt(email=user.email, ip=ip, succeeded=False))
+    audit.record(session, "password.change_failed", actor=user, target=user, ip=ip)
+    session.flush()
+
+
+def change_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
+    """Set a new password chosen by its owner while signed in.
+
+    Every session ends (the version moves on); the browser that asked gets a new
+    one, whose secret is returned for its cookie.  The owner is told by mail, so
+    that a change they did not make does not go unnoticed.  The current password
+    is checked by the form first.
+    """
+    set_password(session, user, password, reason="changed", ip=ip)
+    token = open_session(session, user, ip=ip, user_agent=user_agent)
+    _notify_password_changed(session, user, "from the account page")
+    return token
+
+
+# --- Sessions, seen by their owner -----------------------------------------------------------
+
+def open_sessions(
+    session: Session, user: User, *, idle: timedelta, lifetime: timedelta
+) -> list[UserSession]:
+    """The sessions of ``user`` that would still be accepted, most recently used first."""
+    now = utcnow()
+    return list(session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.ended_at.is_(None),
+            UserSession.session_version == user.session_version,
+            UserSession.last_seen_at > now - idle,
+            UserSession.created_at > now - lifetime,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ))
+
+
+def end_other_sessions(session: Session, user: User, keep: UserSession | None, *,
+                       ip: str | None = None) -> int:
+    """Sign ``user`` out of every browser but ``keep``; returns how many sessions ended."""
+    ended = end_all_sessions(session, user, "ended by owner", keep=keep)
+    audit.record(session, "session.ended_others", actor=user, target=user,
+                 changes={"sessions": ended}, ip=ip)
+    return ended
+
+
+# --- Disabling accounts (platform administrators) -------------------------------------------
+
+def disable_user(session: Session, user: User, *, actor: User, reason: str = "",
+                 ip: str | None = None) -> None:
+    """Stop ``user`` signing in and end their sessions at once.
+
+    The session version moves on, so a browser that is signed in right now is
+    refused at its next request even before its session row is read as ended.
+    """
+    from certify.accounts.operations.people import AccountError  # people imports this module
+
+    if user.id == actor.id:
+        raise AccountError("You cannot disable your own account.")
+    if user.is_disabled:
+        raise AccountError(f"{user.email} is already disabled.")
+    user.disabled_at = utcnow()
+    user.session_version += 1
+    ended = end_all_sessions(session, user, "account disabled")
+    audit.record(session, "user.disabled", actor=actor, target=user,
+                 changes={"disabled": [False, True], "sessions_ended": ended,
+                          "reason": reason.strip() or None}, ip=ip)
+
+
+def enable_user(session: Session, user: User, *, actor: User, reason: str = "",
+                ip: str | None = None) -> None:
+    """Let a disabled account sign in again (with its existing password)."""
+    from certify.accounts.operations.people import AccountError  # people imports this module
+
+    if not user.is_disabled:
+        raise AccountError(f"{user.email} is not disabled.")
+    user.disabled_at = None
+    session.flush()
+    audit.record(session, "user.enabled", actor=actor, target=user,
+                 changes={"disabled": [True, False], "reason": reason.strip() or None}, ip=ip)

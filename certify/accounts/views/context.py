@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Audit trail", "accounts.audit", permissions.can_view_audit),
     ("Providers", "accounts.providers", lambda user, _: permissions.can_manage_providers(user)),
     ("Outbox", "accounts.outbox", lambda user, _: permissions.can_read_outbox(user)),
+    ("Accounts", "accounts.users", lambda user, _: permissions.can_disable_accounts(user)),
 ]
 
 

@@ -1,0 +1,120 @@
+"""Demo people: a training provider with an admin, an assessor, a verifier and two candidates.
+
+Made through the same operations as real accounts (create_provider, create_user,
+add_role, authorise, enrol_candidate), so the demo shows what the pages and the
+audit trail look like after real work.  Every account shares one password,
+printed by `certify demo load`; it is for trying certify out on one's own machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certify.accounts.models import Provider, Role, User
+from certify.accounts.operations import enrolments, people
+from certify.accounts.operations.authorisations import authorise
+from certify.accounts.passwords import password_problems
+from certify.units.models import Unit, UnitStatus
+
+DEMO_PASSWORD = "harbour-demo-2026"  # noqa: S105 - printed for the demo, not a secret
+PROVIDER = ("Harbour Training Centre", "harbour", "HTC")
+VIA = "demo"
+# The demo HK QF-style unit, and the demo capability level one candidate also takes.
+MAIN_UNIT = "DEMOCS301A"
+CAPABILITY_UNIT = "RSTSU-2"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    email: str
+    name: str
+    roles: tuple[Role, ...] = ()
+    label: str = ""
+    platform_admin: bool = False
+
+
+PEOPLE = (
+    DemoPerson("admin@harbour.example", "Grace Lam", (Role.PROVIDER_ADMIN,), "provider admin"),
+    DemoPerson("assessor@harbour.example", "Daniel Chow", (Role.ASSESSOR,), "assessor"),
+    DemoPerson("verifier@harbour.example", "Priya Nair", (Role.VERIFIER,), "internal verifier"),
+    DemoPerson("candidate1@harbour.example", "Kelvin Wong", (Role.CANDIDATE,), "candidate"),
+    DemoPerson("candidate2@harbour.example", "Sofia Tang", (Role.CANDIDATE,), "candidate"),
+    DemoPerson("root@certify.example", "Platform Administrator", (), "platform admin",
+               platform_admin=True),
+)
+# Who is enrolled on what.
+ENROLMENTS = (
+    ("candidate1@harbour.example", MAIN_UNIT),
+    ("candidate1@harbour.example", CAPABILITY_UNIT),
+    ("candidate2@harbour.example", MAIN_UNIT),
+)
+
+
+class DemoError(RuntimeError):
+    """The demo people cannot be made; ``str()`` says why."""
+
+
+def _current(session: Session, code: str) -> Unit | None:
+    return session.scalar(
+        select(Unit).where(Unit.code == code, Unit.status == UnitStatus.CURRENT)
+    )
+
+
+def missing_units(session: Session) -> list[str]:
+    """The demo unit codes that have no current version in the catalogue."""
+    return [code for code in (MAIN_UNIT, CAPABILITY_UNIT) if _current(session, code) is None]
+
+
+def already_made(session: Session) -> bool:
+    """Whether the demo provider or one of the demo accounts exists."""
+    emails = [p.email for p in PEOPLE]
+    return (
+        session.scalar(select(Provider.id).where(Provider.slug == PROVIDER[1])) is not None
+        or session.scalar(select(User.id).where(User.email.in_(emails)).limit(1)) is not None
+    )
+
+
+def load_people(session: Session, password: str = DEMO_PASSWORD) -> list[DemoPerson]:
+    """Make the demo provider, its people, the assessor's authorisation and the enrolments.
+
+    Flushes only; the caller commits.  Needs the demo units in the catalogue.
+    """
+    problems = password_problems(password)
+    if problems:
+        raise DemoError(f"the demo password is refused: {' '.join(problems)}")
+    units = {code: _current(session, code) for code in (MAIN_UNIT, CAPABILITY_UNIT)}
+    missing = [code for code, unit in units.items() if unit is None]
+    if missing:
+        raise DemoError(f"the demo units {', '.join(missing)} are not in the catalogue")
+    root_spec = next(p for p in PEOPLE if p.platform_admin)
+    root = people.create_user(session, root_spec.email, root_spec.name, password=password,
+                              platform_admin=True, via=VIA)
+    provider = people.create_provider(session, *PROVIDER, actor=root, via=VIA)
+    users: dict[str, User] = {root.email: root}
+    admin = None
+    for spec in PEOPLE:
+        if spec.platform_admin:
+            continue
+        user = people.create_user(session, spec.email, spec.name, password=password,
+                                  actor=admin or root, via=VIA)
+        for role in spec.roles:
+            people.add_role(session, user, provider, role, actor=admin or root, via=VIA)
+        if Role.PROVIDER_ADMIN in spec.roles:
+            admin = user
+        users[spec.email] = user
+    today = enrolments.today()
+    authorise(session, provider, users["assessor@harbour.example"], Role.ASSESSOR,
+              unit=units[MAIN_UNIT], valid_from=today, actor=admin, via=VIA)
+    for email, code in ENROLMENTS:
+        enrolments.enrol_candidate(session, provider, users[email], units[code],
+                                   starts_on=today, actor=admin, via=VIA)
+    return list(PEOPLE)
+
+
+def logins_line(password: str = DEMO_PASSWORD) -> str:
+    """The line `certify demo load` prints: every demo login and what it is."""
+    accounts = ", ".join(f"{p.email} ({p.label})" for p in PEOPLE)
+    return f"Demo logins (password: {password}): {accounts}"

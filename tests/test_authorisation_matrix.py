@@ -1,0 +1,239 @@
+"""Every route, asked by every kind of person: allowed, sent to sign in, or denied.
+
+The routes come from app.url_map, so a route added without a line here fails
+``test_every_route_has_an_entry``.  Objects in the URLs belong to the first
+provider (North); the admin of another provider (South) must be denied them, as
+must a platform administrator who is not a member of North.  Denied means 403 or
+404 (objects answer 404, so their existence is not confirmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from certify.accounts.models import Role, TokenPurpose
+from certify.accounts.operations import auth, people
+from certify.accounts.operations.authorisations import authorise
+from certify.accounts.operations.enrolments import enrol_candidate
+from certify.core.models import OutboxMessage
+from certify.units import operations as units_operations
+from tests.people import csrf_token
+
+ROLES = ("anonymous", "candidate", "assessor", "verifier", "provider_admin", "other_admin",
+         "platform_admin")
+OK, LOGIN, DENIED = "allowed", "sign in", "denied"
+
+
+@dataclass
+class World:
+    users: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def build_world(session, seeds) -> World:
+    """Two providers and their people, a unit, enrolments, an authorisation, a mail."""
+    world = World()
+    north = people.create_provider(session, "North College", "north", "NORTH")
+    south = people.create_provider(session, "South Institute", "south", "SOUTH")
+    for role, provider, roles in (
+        ("candidate", north, [Role.CANDIDATE]),
+        ("assessor", north, [Role.ASSESSOR]),
+        ("verifier", north, [Role.VERIFIER]),
+        ("provider_admin", north, [Role.PROVIDER_ADMIN]),
+        ("other_admin", south, [Role.PROVIDER_ADMIN]),
+        ("south_candidate", south, [Role.CANDIDATE]),
+        ("invited", north, [Role.CANDIDATE]),
+    ):
+        user = people.create_user(session, f"{role}@example.org", role.replace("_", " ").title())
+        for r in roles:
+            people.add_role(session, user, provider, r)
+        world.users[role] = user
+    world.users["platform_admin"] = people.create_user(
+        session, "root@example.org", "Root", platform_admin=True
+    )
+    data = (seeds / "004_01fdc294d607b990.txt").read_bytes()
+    report = units_operations.import_file(session, data, "004.txt", via="test")
+    unit = session.get(units_operations.Unit, report.outcomes[0].unit_id)
+    admin = world.users["provider_admin"]
+    today = datetime.now(UTC).date()
+    enrolment = enrol_candidate(session, north, world.users["candidate"], unit,
+                                starts_on=today, actor=admin)
+    south_enrolment = enrol_candidate(session, south, world.users["south_candidate"], unit,
+                                      starts_on=today, actor=world.users["other_admin"])
+    grant = authorise(session, north, world.users["assessor"], Role.ASSESSOR, unit=unit,
+                      valid_from=today - timedelta(days=1), actor=admin)
+    mail = OutboxMessage(recipient="someone@example.org", subject="Hello", text="Body")
+    session.add(mail)
+    session.flush()
+    world.tokens["invitation"] = auth.issue_token(
+        session, world.users["invited"], TokenPurpose.INVITATION, timedelta(days=1)
+    )
+    world.tokens["reset"] = auth.issue_token(
+        session, world.users["south_candidate"], TokenPurpose.PASSWORD_RESET, timedelta(hours=1)
+    )
+    world.ids.update(
+        north=north.id, south=south.id, enrolment=enrolment.id,
+        south_enrolment=south_enrolment.id, authorisation=grant.id, outbox=mail.id,
+        candidate=world.users["candidate"].id, south_candidate=world.users["south_candidate"].id,
+    )
+    return world
+
+
+def everyone(outcome: str) -> dict[str, str]:
+    return dict.fromkeys(ROLES, outcome)
+
+
+SIGNED_IN = {**everyone(OK), "anonymous": LOGIN}
+PLATFORM = {**everyone(DENIED), "anonymous": LOGIN, "platform_admin": OK}
+NORTH_MEMBERS = {**everyone(OK), "anonymous": LOGIN, "other_admin": DENIED,
+                 "platform_admin": DENIED}
+# Lists of the provider one acts for: South's admin sees South's list.
+STAFF_LIST = {**everyone(OK), "anonymous": LOGIN, "candidate": DENIED, "platform_admin": DENIED}
+ADMIN_LIST = {**STAFF_LIST, "assessor": DENIED, "verifier": DENIED}
+# One of North's objects: only North's staff (and for ADMIN_OBJECT, North's admin).
+STAFF_OBJECT = {**STAFF_LIST, "other_admin": DENIED}
+ADMIN_OBJECT = {**ADMIN_LIST, "other_admin": DENIED}
+CANDIDATE_OBJECT = {**STAFF_OBJECT, "candidate": OK}
+IMPORTERS = {**everyone(DENIED), "anonymous": LOGIN, "provider_admin": OK, "other_admin": OK,
+             "platform_admin": OK}
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: Callable[[World], str]
+    get: dict[str, str] | None = None
+    post: dict[str, str] | None = None
+    form: Callable[[World], dict[str, Any]] = lambda _world: {}
+
+
+def fixed(path: str) -> Callable[[World], str]:
+    return lambda _world: path
+
+
+MATRIX: dict[str, Entry] = {
+    "core.home": Entry(fixed("/"), get=everyone(OK)),
+    "core.health": Entry(fixed("/healthz"), get=everyone(OK)),
+    "units.frameworks": Entry(fixed("/frameworks"), get=everyone(OK)),
+    "units.framework": Entry(fixed("/frameworks/HKQF"), get=everyone(OK)),
+    "units.search": Entry(fixed("/units"), get=everyone(OK)),
+    "units.unit": Entry(fixed("/units/HKQF/ITCSCR405A"), get=everyone(OK)),
+    "units.unit_version": Entry(fixed("/units/HKQF/ITCSCR405A/v1"), get=everyone(OK)),
+    "units.import_documents": Entry(fixed("/units/import"), get=IMPORTERS, post=IMPORTERS),
+    "units.confirm_import": Entry(fixed("/units/import/confirm"), post=IMPORTERS),
+    "accounts.login": Entry(fixed("/login"), get=everyone(OK), post=everyone(OK)),
+    # Signing out always ends on the sign-in page.
+    "accounts.logout": Entry(fixed("/logout"), post=everyone(LOGIN)),
+    "accounts.forgot_password": Entry(fixed("/password/forgot"), get=everyone(OK),
+                                      post=everyone(OK)),
+    "accounts.reset_password": Entry(lambda w: f"/password/reset/{w.tokens['reset']}",
+                                     get=everyone(OK), post=everyone(OK)),
+    "accounts.invitation": Entry(lambda w: f"/invitation/{w.tokens['invitation']}",
+                                        get=everyone(OK), post=everyone(OK)),
+    "accounts.account": Entry(fixed("/account"), get=SIGNED_IN),
+    "accounts.change_password": Entry(fixed("/account/password"), get=SIGNED_IN,
+                                      post=SIGNED_IN),
+    "accounts.sessions": Entry(fixed("/account/sessions"), get=SIGNED_IN),
+    "accounts.end_session": Entry(
+        lambda w: f"/account/sessions/{w.ids['candidate_session']}/end",
+        post={**everyone(DENIED), "anonymous": LOGIN, "candidate": OK},
+    ),
+    "accounts.end_other_sessions": Entry(fixed("/account/sessions/end-others"), post=SIGNED_IN),
+    "accounts.switch_provider": Entry(fixed("/provider"), post=NORTH_MEMBERS,
+                                      form=lambda w: {"provider_id": w.ids["north"]}),
+    "accounts.outbox": Entry(fixed("/admin/outbox"), get=PLATFORM),
+    "accounts.outbox_message": Entry(lambda w: f"/admin/outbox/{w.ids['outbox']}", get=PLATFORM),
+    "accounts.users": Entry(fixed("/admin/users"), get=PLATFORM),
+    "accounts.disable_user": Entry(lambda w: f"/admin/users/{w.ids['south_candidate']}/disable",
+                                   get=PLATFORM, post=PLATFORM),
+    "accounts.enable_user": Entry(lambda w: f"/admin/users/{w.ids['south_candidate']}/enable",
+                                  get=PLATFORM, post=PLATFORM),
+    "accounts.providers": Entry(fixed("/admin/providers"), get=PLATFORM),
+    "accounts.new_provider": Entry(fixed("/admin/providers/new"), get=PLATFORM, post=PLATFORM),
+    "accounts.people": Entry(fixed("/people"), get=STAFF_LIST),
+    "accounts.person": Entry(lambda w: f"/people/{w.ids['candidate']}", get=STAFF_OBJECT),
+    "accounts.person_roles": Entry(lambda w: f"/people/{w.ids['candidate']}/roles",
+                                   post=ADMIN_OBJECT),
+    "accounts.invite": Entry(fixed("/people/invite"), get=ADMIN_LIST, post=ADMIN_LIST),
+    "accounts.authorisations": Entry(fixed("/authorisations"), get=ADMIN_LIST),
+    "accounts.new_authorisation": Entry(fixed("/authorisations/new"), get=ADMIN_LIST,
+                                        post=ADMIN_LIST),
+    "accounts.revoke_authorisation": Entry(
+        lambda w: f"/authorisations/{w.ids['authorisation']}/revoke",
+        get=ADMIN_OBJECT, post=ADMIN_OBJECT,
+    ),
+    "accounts.audit": Entry(fixed("/audit"), get=ADMIN_LIST),
+    "accounts.enrolments": Entry(fixed("/enrolments"), get=STAFF_LIST),
+    "accounts.enrolment": Entry(lambda w: f"/enrolments/{w.ids['enrolment']}",
+                                get=CANDIDATE_OBJECT),
+    "accounts.new_enrolment": Entry(fixed("/enrolments/new"), get=ADMIN_LIST, post=ADMIN_LIST),
+    "accounts.import_enrolments": Entry(fixed("/enrolments/import"), get=ADMIN_LIST,
+                                        post=ADMIN_LIST),
+    "accounts.withdraw_enrolment": Entry(lambda w: f"/enrolments/{w.ids['enrolment']}/withdraw",
+                                         get=ADMIN_OBJECT, post=ADMIN_OBJECT),
+}
+
+
+def test_every_route_has_an_entry(app):
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert sorted(routes - MATRIX.keys()) == [], "routes without an authorisation entry"
+    assert sorted(MATRIX.keys() - routes) == [], "entries for routes that do not exist"
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        entry = MATRIX[rule.endpoint]
+        assert ("GET" in rule.methods) == (entry.get is not None), rule.endpoint
+        assert ("POST" in rule.methods) == (entry.post is not None), rule.endpoint
+
+
+def classify(response) -> str:
+    if response.status_code in (401, 403, 404):
+        return DENIED
+    if response.status_code in (301, 302, 303) and "/login" in response.headers["Location"]:
+        return LOGIN
+    assert response.status_code < 500, response.status_code
+    assert response.status_code != 405
+    return OK
+
+
+CASES = [
+    (endpoint, method, role)
+    for endpoint, entry in MATRIX.items()
+    for method, expected in (("GET", entry.get), ("POST", entry.post))
+    if expected is not None
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), CASES,
+                         ids=[f"{e}-{m}-{r}" for e, m, r in CASES])
+def test_route_answers_each_role(app, session, client, seeds, endpoint, method, role):
+    world = build_world(session, seeds)
+    candidate_token = auth.open_session(session, world.users["candidate"], ip="192.0.2.1",
+                                        user_agent="other browser")
+    world.ids["candidate_session"] = auth.session_for_token(session, candidate_token).id
+    if role != "anonymous":
+        token = auth.open_session(session, world.users[role], ip="192.0.2.2",
+                                  user_agent="matrix")
+    session.commit()
+    if role != "anonymous":
+        with client.session_transaction() as cookie:
+            cookie["sid"] = token
+    entry = MATRIX[endpoint]
+    path = entry.path(world)
+    if method == "GET":
+        response = client.get(path)
+    else:
+        token_page = client.get("/login" if role == "anonymous" else "/account")
+        data = {"csrf_token": csrf_token(token_page.get_data(as_text=True)), **entry.form(world)}
+        response = client.post(path, data=data)
+    expected = (entry.get if method == "GET" else entry.post)[role]
+    assert classify(response) == expected, (
+        f"{method} {path} as {role}: {response.status_code} "
+        f"{response.headers.get('Location', '')}"
+    )
