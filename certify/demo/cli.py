@@ -41,6 +41,9 @@ def load(if_empty: bool) -> None:
     has_people = bool(session.scalar(select(func.count(User.id))))
     if if_empty and has_units and has_people:
         click.echo("Demo data: the database already has data; nothing loaded.")
+        if people.already_made(session):
+            # Every `make run` reminds whoever starts it how to sign in.
+            click.echo(people.logins_line())
         return
     if not (if_empty and has_units):
         reports, errors = import_paths(sorted(DOCUMENTS.iterdir()))

@@ -114,5 +114,7 @@ def test_demo_data_loads_once(cli):
     assert "Demo logins (password: " in first.output
     second = cli("demo", "load", "--if-empty")
     assert "already has data; nothing loaded" in second.output
+    # Each later `make run` still shows how to sign in.
+    assert "Demo logins (password: harbour-demo-2026): admin@harbour.example" in second.output
     codes = [row["code"] for row in json.loads(cli("units", "list", "--format", "json").output)]
     assert "DEMOCS301A" in codes
