@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from certify.core import views as core_views
     from certify.core import web
     from certify.demo import cli as demo_cli
+    from certify.evidence import views as evidence_views
     from certify.extensions import csrf, db
     from certify.units import cli as units_cli
     from certify.units import views as units_views
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(core_views.bp)
     app.register_blueprint(units_views.bp)
     app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(evidence_views.bp)
 
     app.cli.add_command(core_cli.db_group)
     app.cli.add_command(units_cli.units_group)

@@ -2,4 +2,5 @@
 
 from certify.accounts import models as accounts  # noqa: F401
 from certify.core import models as core  # noqa: F401
+from certify.evidence import models as evidence  # noqa: F401
 from certify.units import models as units  # noqa: F401

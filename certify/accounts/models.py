@@ -92,6 +92,9 @@ class Provider(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     # Starts every certificate number the provider issues (e.g. "DEMO").
     certificate_prefix: Mapped[str] = mapped_column(String(12), unique=True)
+    # Submitted evidence is kept at least this long after an enrolment ends
+    # (2 years: the Australian regulator's minimum).
+    evidence_retention_days: Mapped[int] = mapped_column(default=730, server_default="730")
 
     def __repr__(self) -> str:
         return f"<Provider {self.slug}>"

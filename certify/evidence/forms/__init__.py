@@ -1,0 +1,1 @@
+"""Evidence forms, split by subject."""
