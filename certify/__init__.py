@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from certify.core import views as core_views
     from certify.core import web
     from certify.demo import cli as demo_cli
+    from certify.evidence import cli as evidence_cli
     from certify.evidence import views as evidence_views
     from certify.extensions import csrf, db
     from certify.units import cli as units_cli
@@ -51,5 +52,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.cli.add_command(core_cli.db_group)
     app.cli.add_command(units_cli.units_group)
     app.cli.add_command(demo_cli.demo_group)
+    app.cli.add_command(evidence_cli.evidence_group)
     accounts_cli.register(app)
     return app

@@ -111,6 +111,14 @@ def load_config(
         "LOGIN_THROTTLE_MINUTES": _int(env, "LOGIN_THROTTLE_MINUTES", 15),
         "RESET_TOKEN_HOURS": _int(env, "RESET_TOKEN_HOURS", 2),
         "INVITATION_DAYS": _int(env, "INVITATION_DAYS", 14),
+        # Evidence files: where they are stored (empty: the folder instance/blobs;
+        # file:///folder; s3://bucket/prefix?endpoint_url=...&region=...), the largest
+        # file accepted, each candidate's total, and the clamd daemon that scans every
+        # upload (tcp://host:3310 or unix:///path; empty: no scanning).
+        "STORAGE_URL": env.get("CERTIFY_STORAGE_URL", ""),
+        "MAX_UPLOAD_MB": _int(env, "MAX_UPLOAD_MB", 500),
+        "CANDIDATE_QUOTA_MB": _int(env, "CANDIDATE_QUOTA_MB", 5120),
+        "CLAMD_URL": env.get("CERTIFY_CLAMD_URL", ""),
         "SESSION_COOKIE_NAME": "certify_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -129,6 +137,8 @@ def load_config(
             raise ConfigError(str(error)) from None
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
     # Werkzeug refuses larger request bodies before a view reads them: room for ten
-    # standards documents at once (each is also checked against MAX_IMPORT_MB).
-    config.setdefault("MAX_CONTENT_LENGTH", 10 * config["MAX_IMPORT_MB"] * 1024 * 1024 + 64 * 1024)
+    # standards documents at once (each is also checked against MAX_IMPORT_MB), or for
+    # one evidence file (checked against MAX_UPLOAD_MB while it streams to storage).
+    largest_mb = max(10 * config["MAX_IMPORT_MB"], config["MAX_UPLOAD_MB"])
+    config.setdefault("MAX_CONTENT_LENGTH", largest_mb * 1024 * 1024 + 64 * 1024)
     return config

@@ -9,6 +9,7 @@ must a platform administrator who is not a member of North.  Denied means 403 or
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,13 @@ from certify.accounts.operations import auth, people
 from certify.accounts.operations.authorisations import authorise
 from certify.accounts.operations.enrolments import enrol_candidate
 from certify.core.models import OutboxMessage
+from certify.evidence.models import Mapping
+from certify.evidence.operations import items as evidence_items
+from certify.evidence.operations.submissions import submit_attempt
 from certify.units import operations as units_operations
 from tests.people import csrf_token
 
+MATRIX_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 ROLES = ("anonymous", "candidate", "assessor", "verifier", "provider_admin", "other_admin",
          "platform_admin")
 OK, LOGIN, DENIED = "allowed", "sign in", "denied"
@@ -68,6 +73,22 @@ def build_world(session, seeds) -> World:
                                       starts_on=today, actor=world.users["other_admin"])
     grant = authorise(session, north, world.users["assessor"], Role.ASSESSOR, unit=unit,
                       valid_from=today - timedelta(days=1), actor=admin)
+    # North's candidate's evidence: a submitted item (locked) and a draft, each with a file.
+    candidate = world.users["candidate"]
+    submitted = evidence_items.create_item(session, candidate, north, title="Plan",
+                                           kind="document", actor=candidate)
+    evidence_items.add_file(session, submitted, io.BytesIO(MATRIX_PDF), "plan.pdf",
+                            actor=candidate)
+    session.add(Mapping(item=submitted, criterion=unit.criteria[0], enrolment_id=enrolment.id,
+                        explanation="It shows this"))
+    session.flush()
+    submission = submit_attempt(session, enrolment, declaration_text="Mine.", actor=candidate)
+    draft = evidence_items.create_item(session, candidate, north, title="Notes",
+                                       kind="document", actor=candidate)
+    draft_file = evidence_items.add_file(session, draft, io.BytesIO(MATRIX_PDF + b" "),
+                                         "notes.pdf", actor=candidate)
+    world.ids.update(submission=submission.id, submission_file=submission.files[0].id,
+                     item=draft.id, file=draft_file.id)
     mail = OutboxMessage(recipient="someone@example.org", subject="Hello", text="Body")
     session.add(mail)
     session.flush()
@@ -100,6 +121,8 @@ ADMIN_LIST = {**STAFF_LIST, "assessor": DENIED, "verifier": DENIED}
 STAFF_OBJECT = {**STAFF_LIST, "other_admin": DENIED}
 ADMIN_OBJECT = {**ADMIN_LIST, "other_admin": DENIED}
 CANDIDATE_OBJECT = {**STAFF_OBJECT, "candidate": OK}
+# The candidate's own portfolio and drafts: staff may read evidence, never change it.
+CANDIDATE_ONLY = {**everyone(DENIED), "anonymous": LOGIN, "candidate": OK}
 IMPORTERS = {**everyone(DENIED), "anonymous": LOGIN, "provider_admin": OK, "other_admin": OK,
              "platform_admin": OK}
 
@@ -176,6 +199,40 @@ MATRIX: dict[str, Entry] = {
                                         post=ADMIN_LIST),
     "accounts.withdraw_enrolment": Entry(lambda w: f"/enrolments/{w.ids['enrolment']}/withdraw",
                                          get=ADMIN_OBJECT, post=ADMIN_OBJECT),
+    "evidence.portfolio": Entry(fixed("/evidence"), get=CANDIDATE_ONLY),
+    "evidence.unit": Entry(lambda w: f"/evidence/enrolments/{w.ids['enrolment']}",
+                           get=CANDIDATE_OBJECT),
+    "evidence.new_item": Entry(fixed("/evidence/items/new"), get=CANDIDATE_ONLY,
+                               post=CANDIDATE_ONLY),
+    "evidence.item": Entry(lambda w: f"/evidence/items/{w.ids['item']}", get=CANDIDATE_OBJECT),
+    "evidence.edit_item": Entry(lambda w: f"/evidence/items/{w.ids['item']}/edit",
+                                get=CANDIDATE_ONLY, post=CANDIDATE_ONLY),
+    "evidence.add_files": Entry(lambda w: f"/evidence/items/{w.ids['item']}/files",
+                                post=CANDIDATE_ONLY),
+    "evidence.delete_file": Entry(
+        lambda w: f"/evidence/items/{w.ids['item']}/files/{w.ids['file']}/delete",
+        get=CANDIDATE_ONLY, post=CANDIDATE_ONLY),
+    "evidence.delete_item": Entry(lambda w: f"/evidence/items/{w.ids['item']}/delete",
+                                  get=CANDIDATE_ONLY, post=CANDIDATE_ONLY),
+    "evidence.download_file": Entry(lambda w: f"/evidence/files/{w.ids['file']}/download",
+                                    get=CANDIDATE_OBJECT),
+    "evidence.preview_file": Entry(lambda w: f"/evidence/files/{w.ids['file']}/preview",
+                                   get=CANDIDATE_OBJECT),
+    "evidence.item_mappings": Entry(lambda w: f"/evidence/items/{w.ids['item']}/mappings",
+                                    get=CANDIDATE_ONLY, post=CANDIDATE_ONLY),
+    # Submitting is the candidate's own act; a second submit while one waits is refused (409).
+    "evidence.submit": Entry(lambda w: f"/evidence/enrolments/{w.ids['enrolment']}/submit",
+                             get=CANDIDATE_ONLY, post=CANDIDATE_ONLY),
+    "evidence.attempts": Entry(lambda w: f"/evidence/enrolments/{w.ids['enrolment']}/attempts",
+                               get=CANDIDATE_OBJECT),
+    "evidence.submission": Entry(lambda w: f"/evidence/submissions/{w.ids['submission']}",
+                                 get=CANDIDATE_OBJECT),
+    "evidence.submission_file": Entry(
+        lambda w: f"/evidence/submissions/{w.ids['submission']}/files/"
+                  f"{w.ids['submission_file']}",
+        get=CANDIDATE_OBJECT,
+    ),
+    "evidence.submissions": Entry(fixed("/evidence/submissions"), get=STAFF_LIST),
 }
 
 
@@ -213,7 +270,8 @@ CASES = [
 @pytest.mark.parametrize(("endpoint", "method", "role"), CASES,
                          ids=[f"{e}-{m}-{r}" for e, m, r in CASES])
 def test_route_answers_each_role(app, session, client, seeds, endpoint, method, role):
-    world = build_world(session, seeds)
+    with app.app_context():  # the world stores files through the application's storage
+        world = build_world(session, seeds)
     candidate_token = auth.open_session(session, world.users["candidate"], ip="192.0.2.1",
                                         user_agent="other browser")
     world.ids["candidate_session"] = auth.session_for_token(session, candidate_token).id
@@ -232,6 +290,7 @@ def test_route_answers_each_role(app, session, client, seeds, endpoint, method, 
         token_page = client.get("/login" if role == "anonymous" else "/account")
         data = {"csrf_token": csrf_token(token_page.get_data(as_text=True)), **entry.form(world)}
         response = client.post(path, data=data)
+    response.close()  # a file download holds its file open until then
     expected = (entry.get if method == "GET" else entry.post)[role]
     assert classify(response) == expected, (
         f"{method} {path} as {role}: {response.status_code} "

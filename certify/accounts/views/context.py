@@ -7,10 +7,12 @@ from flask_login import current_user, login_required
 
 from certify.accounts import bp, permissions
 from certify.accounts.sessions import PROVIDER_KEY, current_provider, provider_choices, safe_next
+from certify.evidence.permissions import can_keep_portfolio
 
 # (label, endpoint, rule): shown when the endpoint exists and the rule allows it.
 NAVIGATION = [
     ("Catalogue", "units.search", lambda user, provider: True),
+    ("Portfolio", "evidence.portfolio", can_keep_portfolio),
     ("People", "accounts.people", permissions.can_view_people),
     ("Enrolments", "accounts.enrolments", permissions.can_view_people),
     ("Authorisations", "accounts.authorisations", permissions.can_authorise_assessors),
