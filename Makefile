@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # Debian packages the tests need, as command=package.
-SYSTEM_PACKAGES := wkhtmltopdf=wkhtmltopdf pdftotext=poppler-utils
+SYSTEM_PACKAGES := wkhtmltopdf=wkhtmltopdf pdftotext=poppler-utils chromium=chromium
 
 .PHONY: run test lint system-packages clean
 

@@ -129,9 +129,22 @@
     list.appendChild(li);
   }
 
+  // One file at a time: each has the whole connection, and two uploads never race
+  // for the database (SQLite refuses the second writer of two that read together).
+  // A row cancelled while it waits is never sent.
   function uploadAll(url, csrf, rows) {
-    return Promise.all(rows.map(function (row) { return send(url, csrf, row); }))
-      .then(function (results) { return results.every(Boolean); });
+    rows.forEach(function (row) {
+      row.say("Waiting…");
+      row.cancel.onclick = function () { row.skipped = true; row.fail("Cancelled"); };
+    });
+    return rows.reduce(function (previous, row) {
+      return previous.then(function (allKept) {
+        if (row.skipped) {
+          return false;
+        }
+        return send(url, csrf, row).then(function (kept) { return allKept && kept; });
+      });
+    }, Promise.resolve(true));
   }
 
   function enhanceItem(form) {
