@@ -54,6 +54,10 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+_WRITING = "certify.sqlite.writing"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL for file databases, and SQLAlchemy in charge of BEGIN.
 
@@ -74,6 +78,26 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
+        connection.info[_WRITING] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_first_write(connection, cursor, statement, _parameters, _context, _many):
+        # A deferred transaction that has read and then writes fails at once
+        # ("database is locked") if another connection committed in between, which
+        # happens whenever two requests overlap.  So, at the first write of a
+        # top-level transaction that has written nothing yet, certify ends the
+        # read-only part and takes the write lock with BEGIN IMMEDIATE, which waits
+        # (busy_timeout) for the other writer.  Reads before it see what was
+        # committed before them: read committed, as on PostgreSQL.
+        if (
+            connection.in_transaction()
+            and not connection.info.get(_WRITING, True)
+            and not connection.in_nested_transaction()
+            and statement.lstrip()[:7].upper().startswith(_WRITES)
+        ):
+            cursor.execute("COMMIT")
+            cursor.execute("BEGIN IMMEDIATE")
+            connection.info[_WRITING] = True
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

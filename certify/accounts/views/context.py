@@ -15,6 +15,7 @@ NAVIGATION = [
     ("Portfolio", "evidence.portfolio", can_keep_portfolio),
     ("People", "accounts.people", permissions.can_view_people),
     ("Enrolments", "accounts.enrolments", permissions.can_view_people),
+    ("Submissions", "evidence.submissions", permissions.can_view_people),
     ("Authorisations", "accounts.authorisations", permissions.can_authorise_assessors),
     ("Audit trail", "accounts.audit", permissions.can_view_audit),
     ("Providers", "accounts.providers", lambda user, _: permissions.can_manage_providers(user)),
