@@ -13,12 +13,11 @@ from certify.core import audit
 from certify.core.types import utcnow
 from certify.units.importers import parse_document
 from certify.units.importers.base import (
-    CriterionSpec,
     DocumentError,
-    ElementSpec,
     FrameworkSpec,
     ParsedDocument,
     UnitSpec,
+    stored_spec,
 )
 from certify.units.models import (
     Criterion,
@@ -269,7 +268,7 @@ def _translate(unit: Unit, spec: UnitSpec, language: str, source_language: str) 
         # The framework's own language becomes the unit's primary text whichever
         # page came first, so the catalogue ends the same in either order.
         previous_language, previous_source = unit.language, (unit.source_name, unit.source_sha256)
-        _store_translation(unit, _spec_of(unit), previous_language)
+        _store_translation(unit, stored_spec(unit), previous_language)
         moved = next(t for t in unit.translations if t.language == previous_language)
         moved.source_name, moved.source_sha256 = previous_source
         _write_primary(unit, spec, language)
@@ -280,20 +279,6 @@ def _translate(unit: Unit, spec: UnitSpec, language: str, source_language: str) 
         _drop_translation(unit, language)
         return "source text added"
     return _store_translation(unit, spec, language)
-
-
-def _spec_of(unit: Unit) -> UnitSpec:
-    return UnitSpec(
-        code=unit.code,
-        title=unit.title,
-        description=unit.description,
-        guidance=unit.guidance.split("\n") if unit.guidance else [],
-        elements=[ElementSpec(ref=e.ref, title=e.title) for e in unit.elements],
-        criteria=[
-            CriterionSpec(ref=c.ref, kind=c.kind, text=c.text, lead_in=c.lead_in)
-            for c in unit.criteria
-        ],
-    )
 
 
 def _drop_translation(unit: Unit, language: str) -> None:

@@ -13,8 +13,9 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from certify.units.models import CriterionKind, FrameworkKind
+from certify.units.models import CriterionKind, FrameworkKind, Unit
 
 
 class DocumentError(ValueError):
@@ -140,3 +141,65 @@ def sentences(text: str) -> list[str]:
         elif part:
             result.append(part)
     return result
+
+
+def stored_spec(unit: Unit, language: str | None = None) -> UnitSpec:
+    """What a stored ``unit`` states, in its own language or in its stored translation.
+
+    Raises ValueError when the unit has no (complete) translation in ``language``.
+    """
+    language = language or unit.language
+    elements = sorted(unit.elements, key=lambda e: e.position)
+    criteria = sorted(unit.criteria, key=lambda c: c.position)
+    element_refs = {e.id: e.ref for e in elements}
+    spec = UnitSpec(
+        code=unit.code,
+        title=unit.title,
+        description=unit.description,
+        level=unit.level,
+        level_label=unit.level_label,
+        credits=unit.credits,
+        family_code=unit.family_code,
+        functional_area=unit.functional_area,
+        remark=unit.remark,
+        guidance=unit.guidance.split("\n") if unit.guidance else [],
+        elements=[ElementSpec(ref=e.ref, title=e.title) for e in elements],
+        criteria=[
+            CriterionSpec(
+                ref=c.ref,
+                kind=c.kind,
+                text=c.text,
+                element_ref=element_refs.get(c.element_id),
+                lead_in=c.lead_in,
+            )
+            for c in criteria
+        ],
+    )
+    if language == unit.language:
+        return spec
+    head = next((t for t in unit.translations if t.language == language), None)
+    if head is None:
+        others = sorted(t.language for t in unit.translations)
+        held = f"translations: {', '.join(others)}" if others else "no translations"
+        raise ValueError(
+            f"{unit.code} v{unit.version} has no translation in {language!r}; it is written "
+            f"in {unit.language!r} and has {held}"
+        )
+    spec.title, spec.description = head.title, head.description
+    spec.guidance = head.guidance.split("\n") if head.guidance else []
+    for element_spec, element in zip(spec.elements, elements, strict=True):
+        element_spec.title = _translation(element.translations, language, unit).title
+    for criterion_spec, criterion in zip(spec.criteria, criteria, strict=True):
+        row = _translation(criterion.translations, language, unit)
+        criterion_spec.text, criterion_spec.lead_in = row.text, row.lead_in
+    return spec
+
+
+def _translation(rows: list, language: str, unit: Unit) -> Any:
+    row = next((r for r in rows if r.language == language), None)
+    if row is None:
+        raise ValueError(
+            f"the {language!r} translation of {unit.code} v{unit.version} is incomplete; "
+            "import the translated document again"
+        )
+    return row
