@@ -16,6 +16,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from certify.accounts import cli as accounts_cli
     from certify.accounts import passwords, sessions
     from certify.accounts import views as accounts_views
+    from certify.assessors import cli as assessors_cli
+    from certify.assessors import signals  # noqa: F401 - connects the assessment listeners
+    from certify.assessors import views as assessors_views
     from certify.config import load_config
     from certify.core import cli as core_cli
     from certify.core import views as core_views
@@ -48,10 +51,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(units_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(evidence_views.bp)
+    app.register_blueprint(assessors_views.bp)
 
     app.cli.add_command(core_cli.db_group)
     app.cli.add_command(units_cli.units_group)
     app.cli.add_command(demo_cli.demo_group)
     app.cli.add_command(evidence_cli.evidence_group)
+    app.cli.add_command(assessors_cli.assessment_group)
     accounts_cli.register(app)
     return app

@@ -21,6 +21,9 @@ from certify.accounts.models import Role, TokenPurpose
 from certify.accounts.operations import auth, people
 from certify.accounts.operations.authorisations import authorise
 from certify.accounts.operations.enrolments import enrol_candidate
+from certify.assessors.models import Appeal, AppealStatus, Judgement, Outcome
+from certify.assessors.operations import conflicts, decisions
+from certify.assessors.operations.assignment import open_assessment
 from certify.core.models import OutboxMessage
 from certify.evidence.models import Mapping
 from certify.evidence.operations import items as evidence_items
@@ -73,6 +76,9 @@ def build_world(session, seeds) -> World:
                                       starts_on=today, actor=world.users["other_admin"])
     grant = authorise(session, north, world.users["assessor"], Role.ASSESSOR, unit=unit,
                       valid_from=today - timedelta(days=1), actor=admin)
+    authorise(session, north, world.users["verifier"], Role.VERIFIER, unit=unit,
+              valid_from=today - timedelta(days=1), actor=admin)
+    north.sample_first_n = north.sample_percent = 0
     # North's candidate's evidence: a submitted item (locked) and a draft, each with a file.
     candidate = world.users["candidate"]
     submitted = evidence_items.create_item(session, candidate, north, title="Plan",
@@ -82,13 +88,30 @@ def build_world(session, seeds) -> World:
     session.add(Mapping(item=submitted, criterion=unit.criteria[0], enrolment_id=enrolment.id,
                         explanation="It shows this"))
     session.flush()
+    # Attempt 1 is decided (not yet competent, confirmed); attempt 2 is being marked.
+    first = submit_attempt(session, enrolment, declaration_text="Mine.", actor=candidate)
+    decided = open_assessment(session, first)
+    decided.judgements.append(Judgement(criterion_id=unit.criteria[0].id, satisfactory=False,
+                                        comment="Not shown yet"))
+    decided.outcome, decided.signed_at = Outcome.NOT_YET_COMPETENT, datetime.now(UTC)
+    decided.feedback = "Show the plan in use."
+    decisions.confirm(session, decided, actor=world.users["assessor"])
     submission = submit_attempt(session, enrolment, declaration_text="Mine.", actor=candidate)
+    marking = open_assessment(session, submission)
+    appeal = Appeal(provider_id=north.id, assessment=decided, candidate_id=candidate.id,
+                    statement="The plan was in use; see page 3.", status=AppealStatus.LODGED,
+                    lodged_at=datetime.now(UTC))
+    session.add(appeal)
+    conflict = conflicts.declare_conflict(session, north, world.users["verifier"],
+                                          world.users["invited"], reason="My cousin",
+                                          actor=world.users["verifier"])
     draft = evidence_items.create_item(session, candidate, north, title="Notes",
                                        kind="document", actor=candidate)
     draft_file = evidence_items.add_file(session, draft, io.BytesIO(MATRIX_PDF + b" "),
                                          "notes.pdf", actor=candidate)
     world.ids.update(submission=submission.id, submission_file=submission.files[0].id,
-                     item=draft.id, file=draft_file.id)
+                     item=draft.id, file=draft_file.id, assessment=marking.id,
+                     decided=decided.id, appeal=appeal.id, conflict=conflict.id)
     mail = OutboxMessage(recipient="someone@example.org", subject="Hello", text="Body")
     session.add(mail)
     session.flush()
@@ -123,6 +146,11 @@ ADMIN_OBJECT = {**ADMIN_LIST, "other_admin": DENIED}
 CANDIDATE_OBJECT = {**STAFF_OBJECT, "candidate": OK}
 # The candidate's own portfolio and drafts: staff may read evidence, never change it.
 CANDIDATE_ONLY = {**everyone(DENIED), "anonymous": LOGIN, "candidate": OK}
+# Assessment: the people who hold the role in North (South's admin holds none of them there).
+ASSESSOR_ONLY = {**everyone(DENIED), "anonymous": LOGIN, "assessor": OK}
+VERIFIER_ONLY = {**everyone(DENIED), "anonymous": LOGIN, "verifier": OK}
+VERIFIERS_AND_ADMINS = {**ADMIN_LIST, "verifier": OK}
+CONFLICT_OWNER = {**ADMIN_OBJECT, "verifier": OK}
 IMPORTERS = {**everyone(DENIED), "anonymous": LOGIN, "provider_admin": OK, "other_admin": OK,
              "platform_admin": OK}
 
@@ -233,6 +261,41 @@ MATRIX: dict[str, Entry] = {
         get=CANDIDATE_OBJECT,
     ),
     "evidence.submissions": Entry(fixed("/evidence/submissions"), get=STAFF_LIST),
+    "assessors.queue": Entry(fixed("/assessment/queue"), get=ASSESSOR_ONLY),
+    "assessors.assessment": Entry(lambda w: f"/assessment/assessments/{w.ids['assessment']}",
+                                  get=STAFF_OBJECT, post=ASSESSOR_ONLY),
+    "assessors.sign": Entry(lambda w: f"/assessment/assessments/{w.ids['assessment']}/sign",
+                            post=ASSESSOR_ONLY),
+    "assessors.correct": Entry(lambda w: f"/assessment/assessments/{w.ids['decided']}/correct",
+                               post=ASSESSOR_ONLY),
+    "assessors.discard": Entry(lambda w: f"/assessment/assessments/{w.ids['assessment']}/discard",
+                               post=ASSESSOR_ONLY),
+    "assessors.conflicts": Entry(fixed("/assessment/conflicts"), get=STAFF_LIST, post=STAFF_LIST),
+    "assessors.withdraw_conflict": Entry(
+        lambda w: f"/assessment/conflicts/{w.ids['conflict']}/withdraw", post=CONFLICT_OWNER),
+    "assessors.assignments": Entry(fixed("/assessment/assignments"), get=ADMIN_LIST),
+    "assessors.assign": Entry(lambda w: f"/assessment/submissions/{w.ids['submission']}/assign",
+                              post=ADMIN_OBJECT),
+    "assessors.flag": Entry(lambda w: f"/assessment/assessments/{w.ids['assessment']}/flag",
+                            post=ADMIN_OBJECT),
+    "assessors.settings": Entry(fixed("/assessment/settings"), get=ADMIN_LIST, post=ADMIN_LIST),
+    "assessors.verification": Entry(fixed("/assessment/verification"), get=VERIFIER_ONLY),
+    "assessors.verify": Entry(lambda w: f"/assessment/assessments/{w.ids['assessment']}/verify",
+                              post=VERIFIER_ONLY),
+    "assessors.report": Entry(fixed("/assessment/report"), get=VERIFIERS_AND_ADMINS),
+    "assessors.report_csv": Entry(fixed("/assessment/report.csv"), get=VERIFIERS_AND_ADMINS),
+    "assessors.appeals": Entry(fixed("/assessment/appeals"), get=ADMIN_LIST),
+    "assessors.assign_appeal": Entry(lambda w: f"/assessment/appeals/{w.ids['appeal']}/assign",
+                                     post=ADMIN_OBJECT),
+    "assessors.decisions": Entry(
+        lambda w: f"/assessment/enrolments/{w.ids['enrolment']}/decisions", get=CANDIDATE_OBJECT),
+    "assessors.appeal": Entry(lambda w: f"/assessment/assessments/{w.ids['decided']}/appeal",
+                              get=CANDIDATE_ONLY, post=CANDIDATE_ONLY),
+    "assessors.progress": Entry(fixed("/assessment/progress"), get=CANDIDATE_ONLY),
+    "assessors.dashboard": Entry(fixed("/assessment/dashboard"), get=ADMIN_LIST),
+    "assessors.dashboard_csv": Entry(fixed("/assessment/dashboard/waiting.csv"), get=ADMIN_LIST),
+    "core.notifications": Entry(fixed("/notifications"), get=SIGNED_IN),
+    "core.read_notifications": Entry(fixed("/notifications/read"), post=SIGNED_IN),
 }
 
 

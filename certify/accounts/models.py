@@ -95,6 +95,13 @@ class Provider(TimestampMixin, Base):
     # Submitted evidence is kept at least this long after an enrolment ends
     # (2 years: the Australian regulator's minimum).
     evidence_retention_days: Mapped[int] = mapped_column(default=730, server_default="730")
+    # Assessment settings.  Attempts a candidate may submit per enrolment.
+    max_attempts: Mapped[int] = mapped_column(default=3, server_default="3")
+    # Days after a decision is confirmed during which the candidate may appeal it.
+    appeal_window_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    # Sampling plan: every decision of an assessor's first N per unit, then this percentage.
+    sample_first_n: Mapped[int] = mapped_column(default=5, server_default="5")
+    sample_percent: Mapped[int] = mapped_column(default=10, server_default="10")
 
     def __repr__(self) -> str:
         return f"<Provider {self.slug}>"

@@ -1,4 +1,4 @@
-"""Shared records: the hash-chained audit trail and the local mail outbox."""
+"""Shared records: the hash-chained audit trail, the local mail outbox, in-app notifications."""
 
 from __future__ import annotations
 
@@ -59,3 +59,24 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(255))
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Base):
+    """A message for one person in the application (the same news is also mailed)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id",
+                                                               ondelete="CASCADE"))
+    # submission_received, decision_released, resubmission_requested, sample_waiting,
+    # appeal_lodged, appeal_decided.
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    # A path inside the application (never an outside address).
+    url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

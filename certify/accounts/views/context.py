@@ -7,15 +7,22 @@ from flask_login import current_user, login_required
 
 from certify.accounts import bp, permissions
 from certify.accounts.sessions import PROVIDER_KEY, current_provider, provider_choices, safe_next
+from certify.assessors import permissions as assessment
 from certify.evidence.permissions import can_keep_portfolio
 
 # (label, endpoint, rule): shown when the endpoint exists and the rule allows it.
 NAVIGATION = [
     ("Catalogue", "units.search", lambda user, provider: True),
     ("Portfolio", "evidence.portfolio", can_keep_portfolio),
+    ("Progress", "assessors.progress", can_keep_portfolio),
+    ("Queue", "assessors.queue", assessment.can_assess),
+    ("Verification", "assessors.verification", assessment.can_verify_in),
     ("People", "accounts.people", permissions.can_view_people),
     ("Enrolments", "accounts.enrolments", permissions.can_view_people),
     ("Submissions", "evidence.submissions", permissions.can_view_people),
+    ("Assignments", "assessors.assignments", assessment.can_administer_assessment),
+    ("Appeals", "assessors.appeals", assessment.can_administer_assessment),
+    ("Dashboard", "assessors.dashboard", assessment.can_administer_assessment),
     ("Authorisations", "accounts.authorisations", permissions.can_authorise_assessors),
     ("Audit trail", "accounts.audit", permissions.can_view_audit),
     ("Providers", "accounts.providers", lambda user, _: permissions.can_manage_providers(user)),

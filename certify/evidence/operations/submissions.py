@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from blinker import signal
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -35,6 +36,11 @@ DECLARATION = (
     "I declare that the evidence in this submission is my own work, and that where it "
     "includes the work of others or was produced with others, this is clearly stated."
 )
+
+
+# Sent with (submission, session=, actor=) once an attempt is frozen, inside the same
+# transaction: assessment listens to assign an assessor, so evidence need not know about it.
+submission_created = signal("certify.submission-created")
 
 
 class SubmissionError(Exception):
@@ -147,6 +153,22 @@ def check_can_submit(session: Session, enrolment: Enrolment, actor: User | None)
             f"{waiting.submitted_at:%d %B %Y} and is waiting for assessment; you can submit "
             "again when it is returned to you."
         )
+    completed = session.scalar(
+        select(Submission.attempt).where(Submission.enrolment_id == enrolment.id,
+                                         Submission.status == SubmissionStatus.COMPLETED)
+    )
+    if completed is not None:
+        raise SubmissionError(
+            f"Attempt {completed} of this unit was assessed competent; there is nothing more "
+            "to submit."
+        )
+    used = _next_attempt(session, enrolment) - 1
+    allowed = enrolment.provider.max_attempts
+    if used >= allowed:
+        raise SubmissionError(
+            f"You have used all {allowed} attempts {enrolment.provider.name} allows for this "
+            "unit; you may appeal the last decision or contact your provider."
+        )
 
 
 def submit_attempt(
@@ -223,6 +245,7 @@ def submit_attempt(
             "sha256": sorted({f.sha256 for f in submission.files}),
         },
     )
+    submission_created.send(submission, session=session, actor=actor)
     return submission
 
 
@@ -271,6 +294,7 @@ __all__ = [
     "AttemptPlan",
     "SubmissionError",
     "check_can_submit",
+    "submission_created",
     "load_submission",
     "plan_attempt",
     "return_for_resubmission",
