@@ -1,4 +1,5 @@
-"""Demo people: a training provider with an admin, an assessor, a verifier and two candidates.
+"""Demo people: a training provider with an admin, an assessor, a verifier and two candidates,
+and one candidate's first attempt waiting in the assessor's queue.
 
 Made through the same operations as real accounts (create_provider, create_user,
 add_role, authorise, enrol_candidate), so the demo shows what the pages and the
@@ -17,6 +18,7 @@ from certify.accounts.models import Provider, Role, User
 from certify.accounts.operations import enrolments, people
 from certify.accounts.operations.authorisations import authorise
 from certify.accounts.passwords import password_problems
+from certify.evidence.operations import items, submissions
 from certify.units.models import Unit, UnitStatus
 
 DEMO_PASSWORD = "harbour-demo-2026"  # noqa: S105 - printed for the demo, not a secret
@@ -108,10 +110,33 @@ def load_people(session: Session, password: str = DEMO_PASSWORD) -> list[DemoPer
     today = enrolments.today()
     authorise(session, provider, users["assessor@harbour.example"], Role.ASSESSOR,
               unit=units[MAIN_UNIT], valid_from=today, actor=admin, via=VIA)
+    authorise(session, provider, users["verifier@harbour.example"], Role.VERIFIER,
+              unit=units[MAIN_UNIT], valid_from=today, actor=admin, via=VIA)
+    made = {}
     for email, code in ENROLMENTS:
-        enrolments.enrol_candidate(session, provider, users[email], units[code],
-                                   starts_on=today, actor=admin, via=VIA)
+        made[email, code] = enrolments.enrol_candidate(session, provider, users[email],
+                                                       units[code], starts_on=today,
+                                                       actor=admin, via=VIA)
+    _submit_first_attempt(session, made["candidate2@harbour.example", MAIN_UNIT],
+                          users["candidate2@harbour.example"])
     return list(PEOPLE)
+
+
+def _submit_first_attempt(session: Session, enrolment, candidate: User) -> None:
+    """The second candidate's reflective account, mapped to every criterion and submitted, so
+    that the assessor's queue has work in it (assigned automatically, as in real use)."""
+    account = items.create_item(
+        session, candidate, enrolment.provider, title="Reflective account: my first month",
+        kind="reflective_account", actor=candidate,
+        description=("How I handled customer enquiries during my first month at the front desk, "
+                     "what went well and what I would do differently."),
+    )
+    criteria = submissions.unit_criteria(session, enrolment.unit_id)
+    items.set_mappings(session, account, [
+        (enrolment, criterion, "Described in my reflective account.") for criterion in criteria
+    ], actor=candidate)
+    submissions.submit_attempt(session, enrolment, declaration_text=submissions.DECLARATION,
+                               actor=candidate)
 
 
 def logins_line(password: str = DEMO_PASSWORD) -> str:

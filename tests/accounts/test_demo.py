@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from certify.accounts.models import Authorisation, Enrolment, Provider, Role, User
 from certify.accounts.operations.authorisations import is_authorised
 from certify.accounts.passwords import check_password, password_problems
+from certify.assessors.models import Assessment, AssessmentStatus
 from certify.core import audit
 from certify.core.models import AuditEntry
 from certify.demo.cli import DOCUMENTS
@@ -78,12 +79,21 @@ def test_demo_load_makes_the_provider_people_and_enrolments(cli, session):
         ("candidate1@harbour.example", "RSTSU-2", 1, "active"),
         ("candidate2@harbour.example", "DEMOCS301A", 1, "active"),
     ]
-    [authorisation] = session.scalars(select(Authorisation)).all()
-    assert (authorisation.user.email, authorisation.role, authorisation.unit.code) == (
-        "assessor@harbour.example", Role.ASSESSOR, "DEMOCS301A")
+    grants = session.scalars(select(Authorisation).order_by(Authorisation.id)).all()
+    assert [(a.user.email, a.role, a.unit.code) for a in grants] == [
+        ("assessor@harbour.example", Role.ASSESSOR, "DEMOCS301A"),
+        ("verifier@harbour.example", Role.VERIFIER, "DEMOCS301A"),
+    ]
     democs = session.scalar(select(Unit).where(Unit.code == "DEMOCS301A"))
     assert is_authorised(session, provider, users["assessor@harbour.example"], Role.ASSESSOR,
-                         democs, authorisation.valid_from)
+                         democs, grants[0].valid_from)
+
+    # The second candidate's first attempt waits in the assessor's queue, assigned on submit.
+    [waiting] = session.scalars(select(Assessment)).all()
+    assert (waiting.assessor.email, waiting.status, waiting.assigned_via) == (
+        "assessor@harbour.example", AssessmentStatus.DRAFT, "automatic")
+    assert waiting.submission.enrolment.candidate.email == "candidate2@harbour.example"
+    assert len(waiting.submission.entries) == len(democs.criteria)
 
     # Everything went through the operations, so the trail records it and holds together.
     actions = list(session.scalars(select(AuditEntry.action)))
