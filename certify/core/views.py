@@ -1,18 +1,23 @@
-"""The home page, the health check, and template helpers every page shares."""
+"""The home page, the health check, the signed-in user's notifications, and template helpers
+every page shares."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, render_template, request, url_for
-from flask_login import current_user
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import contains_eager
 
 from certify.accounts import permissions
 from certify.accounts.models import Enrolment, EnrolmentStatus, Provider, User
-from certify.accounts.sessions import current_provider
+from certify.accounts.sessions import current_provider, safe_next
 from certify.core import bp
+from certify.core import notifications as notices
+from certify.core.models import Notification
+from certify.core.web import paginate, requested_page
 from certify.extensions import db
 from certify.units import queries
 from certify.units.models import Unit
@@ -81,3 +86,62 @@ def url_with(**changes: Any) -> str:
             args[name] = value
     # Path arguments win over a query argument of the same name.
     return url_for(request.endpoint, **{**args, **(request.view_args or {})})
+
+
+@bp.app_template_global()
+def unread_notifications() -> int:
+    """How many unread notifications the signed-in user has (0 when signed out).
+
+    Read only when a template asks, and once per request: the account bar shows it on every
+    page, so it costs one query on a signed-in page and none on an anonymous one."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_notifications" not in g:
+        try:
+            g.unread_notifications = notices.unread_count(db.session, current_user)
+        except SQLAlchemyError:
+            # The error page of a failed request still renders (its transaction may be
+            # aborted); the count is shown again on the next page.
+            current_app.logger.warning("unread notifications could not be counted",
+                                       exc_info=True)
+            g.unread_notifications = 0
+    return g.unread_notifications
+
+
+# Notification ids are 32-bit integers on every database.
+MAX_ID = 2**31 - 1
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    """The signed-in user's notifications, newest first, unread ones marked, paginated."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+    page = paginate(db.session, query, requested_page(), current_app.config["PAGE_SIZE"])
+    return render_template("core/notifications.html", page=page, kinds=notices.KINDS,
+                           link_of=lambda n: safe_next(n.url))
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_notifications():
+    """Mark the signed-in user's notifications read: those whose ``id`` values are posted, or
+    all of them when none is.  Ids of other people's notifications change nothing."""
+    posted = request.form.getlist("id")
+    ids = None
+    if posted:
+        # A value that is not an id (not a number, or beyond the column's range) names no
+        # notification; it is ignored, not guessed at.
+        ids = [int(v) for v in posted
+               if v.isascii() and v.isdigit() and len(v) <= 10 and 0 < int(v) <= MAX_ID]
+    marked = notices.mark_read(db.session, current_user, ids)
+    db.session.commit()
+    if marked:
+        flash(f"{marked} notification{'s' if marked != 1 else ''} marked as read.", "success")
+    else:
+        flash("There was nothing unread to mark.", "info")
+    return redirect(url_for("core.notifications"), code=303)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 # No inline script or style anywhere: templates load /static files only.
 CONTENT_SECURITY_POLICY = (
@@ -60,7 +61,19 @@ def paginate(session: Session, query: Select, page: int, per_page: int) -> Page:
     return Page(items=items, page=page, per_page=per_page, total=total or 0)
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number a database key can hold (PostgreSQL's integer),
+    so a huge id in an address is "not found", never a database error."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint is registered: rules pick their converter when they are added.
+    app.url_map.converters["int"] = RowIdConverter
+
     @app.after_request
     def _security_headers(response):
         headers = response.headers

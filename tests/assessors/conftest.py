@@ -49,7 +49,7 @@ class Team:
 
 
 @pytest.fixture
-def team(app, session, make_user, provider, admin, candidate, import_seed) -> Team:
+def team(app, session, make_user, provider, admin, candidate, import_seed) -> Team:  # noqa: F811
     """North College: two assessors and a verifier authorised for ITCSCR405A (HK QF), and a
     candidate enrolled on it with one evidence item mapped to every criterion (not submitted).
     The sampling plan samples nothing by default (first N = 0, 0 %) so that tests opt in."""

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from certify.core.web import CONTENT_SECURITY_POLICY
+from certify.core.web import CONTENT_SECURITY_POLICY, RowIdConverter
 
 SEEDS = ["000_017560b9a563fecc.txt", "001_372c5a881296ff2d.txt", "004_01fdc294d607b990.txt"]
 
@@ -156,3 +156,28 @@ def test_links_cannot_be_moved_by_query_arguments(client, catalogue, app, monkey
     monkeypatch.setitem(app.config, "PAGE_SIZE", 1)
     html = client.get("/frameworks/SFIA9?code=HKQF").get_data(as_text=True)
     assert 'href="/frameworks/SFIA9?page=2"' in html
+
+
+def test_an_id_beyond_what_a_database_key_holds_is_not_found_on_every_route(app, client, login,
+                                                                            admin):
+    """Every route with an <int:...> part answers 404 (never a database error) for an id
+    larger than PostgreSQL's integer, for a signed-in provider admin."""
+    login(admin)
+    huge = str(2**31)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        converters = rule._converters
+        if not any(isinstance(c, RowIdConverter) for c in converters.values()):
+            continue
+        # Build the path by hand: the converter itself refuses to build an id this large.
+        path = rule.rule
+        for name, converter in converters.items():
+            value = huge if isinstance(converter, RowIdConverter) else "x"
+            path = re.sub(rf"<[^>]*:?{name}>", value, path)
+        if "GET" not in rule.methods:
+            continue
+        response = client.get(path)
+        response.close()
+        assert response.status_code == 404, (path, response.status_code)
+        checked += 1
+    assert checked > 20

@@ -75,41 +75,71 @@ def allowed_people(session: Session, submission: Submission, role: Role,
     Read in a fixed number of queries whatever the number of staff: members with the
     role, their live authorisations for the unit or its framework, their conflicts.
     """
-    enrolment = submission.enrolment
-    unit = enrolment.unit
+    return allowed_people_for(session, [submission], role, on, exclude=exclude)[submission.id]
+
+
+def allowed_people_for(session: Session, submissions: Iterable[Submission], role: Role,
+                       on: date | None = None, *,
+                       exclude: Iterable[int] = ()) -> dict[int, list[User]]:
+    """``allowed_people`` for each of several submissions of one provider, by submission id.
+
+    The same rules as ``why_not`` (not the candidate, no conflict, authorised on ``on``)
+    in the same fixed number of queries however many submissions are asked about, so
+    that list pages can offer a choice of people on every row.
+    """
+    submissions = list(submissions)
+    if not submissions:
+        return {}
+    provider_ids = {s.enrolment.provider_id for s in submissions}
+    if len(provider_ids) != 1:
+        raise ValueError("allowed_people_for answers for the submissions of one provider")
+    provider_id = provider_ids.pop()
     on = on or today()
-    excluded = set(exclude) | {enrolment.candidate_id}
+    excluded = set(exclude)
     members = list(session.scalars(
         select(User)
         .join(Membership, Membership.user_id == User.id)
         .options(selectinload(User.memberships))
-        .where(Membership.provider_id == enrolment.provider_id, Membership.role == role,
+        .where(Membership.provider_id == provider_id, Membership.role == role,
                User.disabled_at.is_(None))
         .order_by(User.name, User.id)
     ).unique())
     members = [m for m in members if m.id not in excluded]
+    answer: dict[int, list[User]] = {s.id: [] for s in submissions}
     if not members:
-        return []
+        return answer
     ids = [m.id for m in members]
-    grants = session.scalars(
+    units = {s.enrolment.unit.id: s.enrolment.unit for s in submissions}
+    grants: dict[int, list[Authorisation]] = {}
+    for grant in session.scalars(
         select(Authorisation).where(
-            Authorisation.provider_id == enrolment.provider_id,
+            Authorisation.provider_id == provider_id,
             Authorisation.user_id.in_(ids),
             Authorisation.role == role,
             Authorisation.revoked_at.is_(None),
-            or_(Authorisation.unit_id == unit.id, Authorisation.framework_id == unit.framework_id),
+            or_(Authorisation.unit_id.in_(list(units)),
+                Authorisation.framework_id.in_({u.framework_id for u in units.values()})),
         )
-    )
-    authorised = {g.user_id for g in grants if g.covers(unit, on)}
-    conflicted = set(session.scalars(
-        select(ConflictOfInterest.staff_id).where(
-            ConflictOfInterest.provider_id == enrolment.provider_id,
-            ConflictOfInterest.candidate_id == enrolment.candidate_id,
+    ):
+        grants.setdefault(grant.user_id, []).append(grant)
+    candidate_ids = {s.enrolment.candidate_id for s in submissions}
+    conflicted = {(staff_id, candidate_id) for staff_id, candidate_id in session.execute(
+        select(ConflictOfInterest.staff_id, ConflictOfInterest.candidate_id).where(
+            ConflictOfInterest.provider_id == provider_id,
+            ConflictOfInterest.candidate_id.in_(candidate_ids),
             ConflictOfInterest.withdrawn_at.is_(None),
             ConflictOfInterest.staff_id.in_(ids),
         )
-    ))
-    return [m for m in members if m.id in authorised and m.id not in conflicted]
+    )}
+    for submission in submissions:
+        unit = submission.enrolment.unit
+        candidate_id = submission.enrolment.candidate_id
+        answer[submission.id] = [
+            m for m in members
+            if m.id != candidate_id and (m.id, candidate_id) not in conflicted
+            and any(g.covers(unit, on) for g in grants.get(m.id, ()))
+        ]
+    return answer
 
 
 def open_counts(session: Session, provider_id: int, user_ids: list[int]) -> dict[int, int]:
@@ -187,13 +217,9 @@ def start_assessment(
     return assessment
 
 
-def assign(session: Session, submission: Submission, assessor: User, *,
-           actor: User | None) -> Assessment:
-    """A provider admin gives ``submission`` to ``assessor``, or moves it to them.
-
-    A draft already being marked moves with its kind; its judgements were the
-    former assessor's and are discarded (the trail records how many).
-    """
+def _assignable(session: Session, submission: Submission) -> Assessment | None:
+    """The draft a provider admin would move, or None for a new one; raises when the
+    submission cannot be given to anyone from the assignments page."""
     if submission.status != SubmissionStatus.SUBMITTED:
         raise AssessmentError(
             f"Attempt {submission.attempt} is {submission.status.value}; only a submission "
@@ -203,14 +229,47 @@ def assign(session: Session, submission: Submission, assessor: User, *,
         raise AssessmentError(
             "This decision is signed and waiting for internal verification; it can no longer "
             "be given to another assessor.", "assessor")
+    appealed = current is None and session.scalar(
+        select(Appeal.id).join(Assessment, Appeal.assessment_id == Assessment.id)
+        .where(Assessment.submission_id == submission.id, Appeal.status == AppealStatus.LODGED)
+        .limit(1)
+    ) is not None
+    if appealed or (current is not None and current.kind == AssessmentKind.APPEAL):
+        raise AssessmentError("This is an appeal; assign it from the appeals page.", "assessor")
+    return current
+
+
+def _sent_back(session: Session, submission: Submission) -> Assessment | None:
+    """The decision a verifier sent back, when its rework was released (a conflict of
+    interest) and nobody has the submission now; None otherwise."""
+    latest = session.scalar(
+        select(Assessment).where(Assessment.submission_id == submission.id,
+                                 Assessment.status != AssessmentStatus.DISCARDED)
+        .order_by(Assessment.id.desc()).limit(1)
+    )
+    return latest if latest is not None and latest.status == AssessmentStatus.SENT_BACK \
+        else None
+
+
+def assign(session: Session, submission: Submission, assessor: User, *,
+           actor: User | None) -> Assessment:
+    """A provider admin gives ``submission`` to ``assessor``, or moves it to them.
+
+    A draft already being marked moves with its kind; its judgements were the
+    former assessor's and are discarded (the trail records how many).
+    """
+    current = _assignable(session, submission)
     if current is not None and current.assessor_id == assessor.id:
         raise AssessmentError(f"{assessor.name} is already assessing this submission.",
                               "assessor")
-    if current is not None and current.kind == AssessmentKind.APPEAL:
-        raise AssessmentError("This is an appeal; assign it from the appeals page.", "assessor")
     check_allowed(session, submission, assessor, Role.ASSESSOR)
     if current is None:
-        return start_assessment(session, submission, assessor, actor=actor, via="admin")
+        # A rework released by a conflict of interest stays a rework (always sampled).
+        sent_back = _sent_back(session, submission)
+        return start_assessment(
+            session, submission, assessor, actor=actor, via="admin",
+            kind=AssessmentKind.INITIAL if sent_back is None else AssessmentKind.REWORK,
+            replaces=sent_back)
     former = current.assessor
     discarded = len(current.judgements)
     current.judgements.clear()
@@ -250,6 +309,24 @@ def assign_automatically(
     chosen = min(people, key=lambda p: (counts[p.id], p.name.lower(), p.id))
     return start_assessment(session, submission, chosen, actor=actor, via="automatic",
                             kind=kind, replaces=replaces)
+
+
+def assign_fewest_open(session: Session, submission: Submission, *,
+                       actor: User | None) -> Assessment:
+    """A provider admin's "automatic" choice: the submission goes (or moves) to the allowed
+    assessor with the fewest open assessments (then by name), never to the one marking it
+    now.  Refused, changing nothing, when nobody else may take it."""
+    current = _assignable(session, submission)
+    people = allowed_people(session, submission, Role.ASSESSOR,
+                            exclude=[current.assessor_id] if current is not None else [])
+    if not people:
+        unit = submission.enrolment.unit
+        raise AssessmentError(
+            f"Nobody {'else ' if current is not None else ''}is authorised to assess "
+            f"{unit.code} for this candidate today; authorise an assessor first.", "assessor")
+    counts = open_counts(session, submission.enrolment.provider_id, [p.id for p in people])
+    chosen = min(people, key=lambda p: (counts[p.id], p.name.lower(), p.id))
+    return assign(session, submission, chosen, actor=actor)
 
 
 def unassigned_submissions_query(provider_id: int):

@@ -21,6 +21,7 @@ from certify.assessors.models import (
     ConflictOfInterest,
 )
 from certify.assessors.operations.assignment import assign_automatically, has_conflict
+from certify.assessors.operations.decisions import appeal_for
 from certify.core import audit
 from certify.core.types import utcnow
 from certify.evidence.models import Submission
@@ -83,8 +84,21 @@ def _release_drafts(session: Session, provider: Provider, staff: User, candidate
                 appeal.new_assessment = None
         elif draft.kind in (AssessmentKind.INITIAL, AssessmentKind.REWORK):
             # The next assessor starts afresh: the conflicted judgements are not copied.
-            assign_automatically(session, draft.submission, actor=actor, kind=draft.kind,
-                                 replaces=draft.replaces, exclude=[staff.id])
+            appeal = appeal_for(session, draft)
+            barred = [] if appeal is None else [appeal.assessment.assessor_id]
+            again = assign_automatically(session, draft.submission, actor=actor,
+                                         kind=draft.kind, replaces=draft.replaces,
+                                         exclude=[staff.id, *barred])
+            if again is not None and draft.flagged_at is not None:
+                # An admin's request to sample it stands whoever assesses it.
+                again.flagged_at = draft.flagged_at
+                again.flagged_by_id = draft.flagged_by_id
+                again.flag_reason = draft.flag_reason
+            if again is None and appeal is not None:
+                # A rework on an appeal nobody may take: the appeal waits for an assessor
+                # on the appeals page again, and is reassessed from the decision appealed.
+                appeal.status = AppealStatus.LODGED
+                appeal.new_assessment = None
         session.flush()
 
 

@@ -11,9 +11,9 @@ told.  Until then the candidate is told no result.
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
-from certify.accounts.models import EnrolmentStatus, User
+from certify.accounts.models import Enrolment, EnrolmentStatus, User
 from certify.assessors.models import (
     Appeal,
     AppealStatus,
@@ -37,6 +37,31 @@ def lineage(assessment: Assessment) -> list[Assessment]:
         seen.add(current.id)
         current = current.replaces
     return chain
+
+
+def appeal_for(session: Session, assessment: Assessment) -> Appeal | None:
+    """The appeal that ``assessment`` decides: it is the appeal's reassessment, or remakes it
+    (a rework after verification); None for decisions not made on an appeal."""
+    ids = [a.id for a in lineage(assessment)]
+    return session.scalar(select(Appeal).where(Appeal.new_assessment_id.in_(ids)))
+
+
+def counted_decisions(session: Session, enrolment: Enrolment) -> list[Assessment]:
+    """The decisions that count for ``enrolment``: the confirmed one of each decided attempt,
+    oldest attempt first, so the last one is the candidate's standing result on the unit.
+
+    Only confirmed decisions count (certification reads this): a decision waiting for
+    verification, sent back, superseded by a correction or an appeal, discarded or still a
+    draft does not.  One query, with each decision's submission loaded.
+    """
+    return list(session.scalars(
+        select(Assessment)
+        .join(Assessment.submission)
+        .options(contains_eager(Assessment.submission))
+        .where(Submission.enrolment_id == enrolment.id,
+               Assessment.status == AssessmentStatus.CONFIRMED)
+        .order_by(Submission.attempt, Assessment.confirmed_at, Assessment.id)
+    ))
 
 
 def attempts_used(session: Session, enrolment_id: int) -> int:
@@ -65,8 +90,7 @@ def confirm(session: Session, assessment: Assessment, *, actor: User | None) -> 
     elif enrolment.status == EnrolmentStatus.COMPLETED:
         # A correction or appeal took competence away: the enrolment is open again.
         enrolment.status = EnrolmentStatus.ACTIVE
-    ids = [a.id for a in lineage(assessment)]
-    appeal = session.scalar(select(Appeal).where(Appeal.new_assessment_id.in_(ids)))
+    appeal = appeal_for(session, assessment)
     if appeal is not None and appeal.status != AppealStatus.DECIDED:
         appeal.status = AppealStatus.DECIDED
         appeal.decided_at = now

@@ -2,9 +2,9 @@
 
 ``save_marking`` is refused when the page was loaded from an older version of
 the assessment (someone else, or another window, saved in between): the
-refusal lists what differs and nothing is overwritten.  The version column is
-also checked by the database at flush, so two saves racing from the same
-version cannot both land, on SQLite or PostgreSQL.
+refusal lists what differs and nothing is overwritten.  Two saves racing from
+the same version cannot both land, on SQLite or PostgreSQL: each first claims
+the row at its version (operations.locking), and the later one finds it moved.
 
 ``sign`` derives the outcome (competent only when every criterion is
 satisfactory and all four rules of evidence are confirmed), records the
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from certify.accounts.models import Role, User
 from certify.accounts.passwords import check_password
@@ -43,6 +42,7 @@ from certify.assessors.models import (
 )
 from certify.assessors.operations.assignment import open_assessment, start_assessment, why_not
 from certify.assessors.operations.decisions import confirm
+from certify.assessors.operations.locking import claim
 from certify.assessors.operations.quality import copy_marking, sample_reason, send_to_verification
 from certify.core import audit
 from certify.core.types import utcnow
@@ -158,7 +158,7 @@ def save_marking(
             errors[f"comment-{criterion.id}"] = (
                 f"{_label(criterion)}: say what is missing: a comment is required when a "
                 "criterion is not yet satisfactory.")
-        if len(mark.comment) > COMMENT_LIMIT:
+        if len(mark.comment.strip()) > COMMENT_LIMIT:
             errors[f"comment-{criterion.id}"] = (
                 f"{_label(criterion)}: keep the comment under {COMMENT_LIMIT:,} characters.")
     if len(feedback) > COMMENT_LIMIT:
@@ -168,7 +168,8 @@ def save_marking(
         errors["rules"] = f"Unknown rule of evidence: {', '.join(sorted(unknown_rules))}."
     if errors:
         raise InvalidMarking(errors)
-    if expected_version != assessment.version:
+    if expected_version != assessment.version or not claim(session, assessment,
+                                                           expected_version):
         raise _conflict(session, assessment, criteria, marks, rules, feedback)
 
     before = {cid: _shown(m) for cid, m in _saved_marks(assessment).items()}
@@ -192,11 +193,8 @@ def save_marking(
     assessment.feedback = feedback
     # Touching the row makes every save raise the version, also when only judgements changed.
     assessment.updated_at = utcnow()
-    try:
-        with session.begin_nested():
-            session.flush()
-    except StaleDataError:
-        raise _conflict(session, assessment, criteria, marks, rules, feedback) from None
+    # The claim above holds the row at this version, so the versioned UPDATE matches.
+    session.flush()
     after = {cid: _shown(m) for cid, m in _saved_marks(assessment).items()}
     changed = {str(cid): [before.get(cid, "not judged"), after.get(cid, "not judged")]
                for cid in sorted(set(before) | set(after))
@@ -231,7 +229,16 @@ def sign(
     checked, the outcome is derived, and the sampling plan either confirms the decision now
     or sends it to internal verification.  Refused with nothing changed otherwise."""
     check_marker(session, assessment, actor)
-    if expected_version is not None and expected_version != assessment.version:
+    submission = assessment.submission
+    if (assessment.kind == AssessmentKind.CORRECTION
+            and latest_attempt_id(session, submission.enrolment_id) != submission.id):
+        # Confirming it would complete or reopen the enrolment under a later attempt.
+        raise AssessmentError("The candidate has submitted a later attempt since this "
+                              "correction was started; discard it and assess the later "
+                              "attempt instead.")
+    version = assessment.version if expected_version is None else expected_version
+    if version != assessment.version or not claim(session, assessment, version):
+        # Another window saved or signed it since this page (or this object) was loaded.
         criteria = unit_criteria(session, assessment.unit_id)
         raise _conflict(session, assessment, criteria, _saved_marks(assessment),
                         assessment.rules, assessment.feedback)

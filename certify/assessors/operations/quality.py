@@ -31,7 +31,8 @@ from certify.assessors.operations.assignment import (
     start_assessment,
     why_not,
 )
-from certify.assessors.operations.decisions import confirm, lineage
+from certify.assessors.operations.decisions import appeal_for, confirm, lineage
+from certify.assessors.operations.locking import claim
 from certify.core import audit
 from certify.core.notifications import notify
 from certify.core.types import utcnow
@@ -150,6 +151,12 @@ def verify(session: Session, assessment: Assessment, *, actor: User, agree: bool
                                          "comment is required when you disagree."})
     if len(comment) > 10000:
         raise InvalidMarking({"comment": "Keep the comment under 10,000 characters."})
+    if not claim(session, assessment, assessment.version):
+        # Another verifier answered (or an admin acted) since this page was loaded.
+        session.refresh(assessment)
+        raise AssessmentError(
+            f"Someone else acted on this decision meanwhile; it is now "
+            f"{assessment.status.label.lower()}. Nothing was changed.")
     verification = Verification(assessment=assessment, verifier=actor, agreed=agree,
                                 comment=comment, at=utcnow())
     session.add(verification)
@@ -176,22 +183,34 @@ def start_rework(session: Session, assessment: Assessment, *, actor: User) -> As
     """A new draft for the same assessor (or, when they may no longer assess it, for another
     allowed assessor) starting from the judgements of the decision that was sent back."""
     submission = assessment.submission
-    if why_not(session, submission, assessment.assessor, Role.ASSESSOR) is None:
+    # The assessor whose decision is under appeal never reassesses it, not even a rework.
+    barred = appeal_barred(session, assessment)
+    if (assessment.assessor_id not in barred
+            and why_not(session, submission, assessment.assessor, Role.ASSESSOR) is None):
         rework = start_assessment(session, submission, assessment.assessor, actor=actor,
                                   via="automatic", kind=AssessmentKind.REWORK,
                                   replaces=assessment)
     else:
         rework = assign_automatically(session, submission, actor=actor,
-                                      kind=AssessmentKind.REWORK, replaces=assessment)
+                                      kind=AssessmentKind.REWORK, replaces=assessment,
+                                      exclude=barred)
         if rework is None:
             raise AssessmentError(
                 f"{assessment.assessor.name} may no longer assess this unit and nobody else is "
                 "authorised to; authorise an assessor first.")
     copy_marking(assessment, rework)
     rework.flagged_at = assessment.flagged_at
+    rework.flagged_by_id = assessment.flagged_by_id
     rework.flag_reason = assessment.flag_reason
     session.flush()
     return rework
+
+
+def appeal_barred(session: Session, assessment: Assessment) -> list[int]:
+    """Who may not remake ``assessment``: on an appeal, the assessor of the decision under
+    appeal; nobody otherwise."""
+    appeal = appeal_for(session, assessment)
+    return [] if appeal is None else [appeal.assessment.assessor_id]
 
 
 def copy_marking(source: Assessment, target: Assessment) -> None:
@@ -275,6 +294,7 @@ def verifier_report(session: Session, provider: Provider) -> list[AssessorFigure
 __all__ = [
     "SETTINGS_LIMITS",
     "AssessorFigures",
+    "appeal_barred",
     "copy_marking",
     "flag",
     "lineage",

@@ -4,6 +4,7 @@ from certify.assessors import bp
 from certify.assessors.views import (  # noqa: F401 - each attaches its routes
     appeals,
     candidate,
+    conflicts,
     dashboards,
     marking,
     quality,

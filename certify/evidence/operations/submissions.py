@@ -162,7 +162,11 @@ def check_can_submit(session: Session, enrolment: Enrolment, actor: User | None)
             f"Attempt {completed} of this unit was assessed competent; there is nothing more "
             "to submit."
         )
-    used = _next_attempt(session, enrolment) - 1
+    # Counted here, apart from the number the new attempt takes in submit_attempt.
+    used = session.scalar(
+        select(func.count()).select_from(Submission)
+        .where(Submission.enrolment_id == enrolment.id)
+    ) or 0
     allowed = enrolment.provider.max_attempts
     if used >= allowed:
         raise SubmissionError(
@@ -294,10 +298,10 @@ __all__ = [
     "AttemptPlan",
     "SubmissionError",
     "check_can_submit",
-    "submission_created",
     "load_submission",
     "plan_attempt",
     "return_for_resubmission",
+    "submission_created",
     "submit_attempt",
     "unit_criteria",
     "waiting_attempt",
