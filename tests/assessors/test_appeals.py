@@ -25,7 +25,7 @@ from certify.assessors.operations import appeals, conflicts, decisions, marking,
 from certify.core.types import utcnow
 from certify.evidence.models import SubmissionStatus
 from certify.evidence.operations import submissions
-from tests.assessors.conftest import Always, assessment_of
+from tests.assessors.conftest import ALL_RULES, Always, Never, all_marks, assessment_of
 from tests.assessors.test_assign import (
     chain_intact,
     entries,
@@ -335,3 +335,39 @@ def test_a_rework_on_an_appeal_never_goes_back_to_the_original_assessor(
     assert (rework.kind, rework.assessor_id) == (AssessmentKind.REWORK, cy.id)
     assert ann.id not in {a.assessor_id for a in session.scalars(select(Assessment).where(
         Assessment.kind != AssessmentKind.INITIAL))}
+
+
+def test_a_second_appeal_goes_to_someone_who_has_not_decided_it(app, session, team, make_user):
+    """Appealing the appeal decision: neither the first assessor nor the appeal's assessor may
+    take it; a third authorised assessor may."""
+    third = make_user("assessor3@north.example", name="Cleo Assessor", roles=["assessor"],
+                      provider=team.provider)
+    with app.app_context():
+        authorise(session, team.provider, third, Role.ASSESSOR, unit=team.unit,
+                  valid_from=today() - timedelta(days=1), actor=team.admin)
+        submission = submissions.submit_attempt(session, team.enrolment,
+                                                declaration_text="Mine.", actor=team.candidate)
+        first = assessment_of(session, submission)
+
+        def decide(assessment):
+            marking.save_marking(session, assessment,
+                                 marks=all_marks(team.criteria, not_yet={0}), rules=ALL_RULES,
+                                 feedback="More.", expected_version=assessment.version,
+                                 actor=assessment.assessor)
+            marking.sign(session, assessment, actor=assessment.assessor, password=PASSWORD,
+                         rng=Never())
+
+        decide(first)
+        appeal = appeals.lodge_appeal(session, first, actor=team.candidate,
+                                                statement="The report on page 2 shows it.")
+        other = next(a for a in team.assessors if a.id != first.assessor_id)
+        second = appeals.assign_appeal(session, appeal, other, actor=team.admin)
+        decide(second)
+        again = appeals.lodge_appeal(session, second, actor=team.candidate,
+                                               statement="Still, page 2 shows it clearly.")
+        for barred in team.assessors:
+            with pytest.raises(AssessmentError, match="made the decision under appeal"):
+                appeals.assign_appeal(session, again, barred, actor=team.admin)
+        third_decision = appeals.assign_appeal(session, again, third, actor=team.admin)
+        session.commit()
+    assert third_decision.assessor_id == third.id

@@ -19,6 +19,7 @@ from certify.assessors.models import (
     AssessmentStatus,
 )
 from certify.assessors.operations.assignment import check_allowed, start_assessment
+from certify.assessors.operations.decisions import deciders
 from certify.assessors.operations.marking import latest_attempt_id
 from certify.core import audit
 from certify.core.notifications import notify
@@ -102,7 +103,7 @@ def assign_appeal(session: Session, appeal: Appeal, assessor: User, *, actor: Us
         raise AssessmentError(f"This appeal is {appeal.status.value}; it has an assessor "
                               "already.", "assessor")
     original = appeal.assessment
-    if assessor.id == original.assessor_id:
+    if assessor.id in deciders(original):
         raise AssessmentError(f"{assessor.name} made the decision under appeal; choose a "
                               "different assessor.", "assessor")
     submission = original.submission

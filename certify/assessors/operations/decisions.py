@@ -64,6 +64,12 @@ def counted_decisions(session: Session, enrolment: Enrolment) -> list[Assessment
     ))
 
 
+def deciders(assessment: Assessment) -> set[int]:
+    """Everyone who signed ``assessment`` or a decision it replaces: none of them may decide
+    an appeal against it (a second appeal, too, goes to someone new)."""
+    return {a.assessor_id for a in lineage(assessment) if a.signed_at is not None}
+
+
 def attempts_used(session: Session, enrolment_id: int) -> int:
     return session.scalar(
         select(func.count()).select_from(Submission).where(Submission.enrolment_id == enrolment_id)

@@ -31,7 +31,7 @@ from certify.assessors.operations.assignment import (
     start_assessment,
     why_not,
 )
-from certify.assessors.operations.decisions import appeal_for, confirm, lineage
+from certify.assessors.operations.decisions import appeal_for, confirm, deciders, lineage
 from certify.assessors.operations.locking import claim
 from certify.core import audit
 from certify.core.notifications import notify
@@ -207,10 +207,10 @@ def start_rework(session: Session, assessment: Assessment, *, actor: User) -> As
 
 
 def appeal_barred(session: Session, assessment: Assessment) -> list[int]:
-    """Who may not remake ``assessment``: on an appeal, the assessor of the decision under
-    appeal; nobody otherwise."""
+    """Who may not remake ``assessment``: on an appeal, whoever signed the decision under
+    appeal or one it replaced; nobody otherwise."""
     appeal = appeal_for(session, assessment)
-    return [] if appeal is None else [appeal.assessment.assessor_id]
+    return [] if appeal is None else sorted(deciders(appeal.assessment))
 
 
 def copy_marking(source: Assessment, target: Assessment) -> None:

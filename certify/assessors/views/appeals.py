@@ -15,6 +15,7 @@ from certify.assessors.forms.appeals import AssignAppealForm
 from certify.assessors.models import Appeal, AppealStatus, Assessment
 from certify.assessors.operations import appeals as operations
 from certify.assessors.operations import assignment
+from certify.assessors.operations.decisions import deciders
 from certify.assessors.views.quality import (
     choices_with_counts,
     page_number,
@@ -76,7 +77,8 @@ def _appeals_page(provider: Provider, *, refusal: str | None = None,
     allowed = assignment.allowed_people_for(
         db.session, [a.assessment.submission for a in lodged], Role.ASSESSOR)
     offered = {
-        a.id: [p for p in allowed[a.assessment.submission_id] if p.id != a.assessment.assessor_id]
+        a.id: [p for p in allowed[a.assessment.submission_id]
+               if p.id not in deciders(a.assessment)]
         for a in lodged
     }
     counts = assignment.open_counts(
