@@ -56,22 +56,31 @@ def _judged(assessment_id):
     return exists().where(Judgement.assessment_id == assessment_id)
 
 
+def listed_assessments(provider_id: int) -> Select:
+    """The provider's assessments with their submission, enrolment, candidate and unit loaded
+    in the same query: the start of every list of assessments."""
+    return (
+        select(Assessment)
+        .join(Assessment.submission)
+        .join(Submission.enrolment)
+        .join(Enrolment.candidate)
+        .join(Enrolment.unit)
+        .options(contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
+                 .contains_eager(Enrolment.candidate),
+                 contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
+                 .contains_eager(Enrolment.unit))
+        .where(Assessment.provider_id == provider_id)
+    )
+
+
 def queue_query(provider_id: int, assessor_id: int, *, unit_code: str | None = None,
                 candidate: str | None = None, status: str | None = None,
                 older_than_days: int | None = None, now: datetime | None = None) -> Select:
     """The assessor's drafts in the provider, oldest submission first, with the candidate, the
     unit and the submission loaded in the same query."""
     query = (
-        select(Assessment)
-        .join(Assessment.submission)
-        .join(Submission.enrolment)
-        .join(Enrolment.candidate)
-        .join(Assessment.unit)
-        .options(contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
-                 .contains_eager(Enrolment.candidate),
-                 contains_eager(Assessment.unit))
-        .where(Assessment.provider_id == provider_id, Assessment.assessor_id == assessor_id,
-               Assessment.status == AssessmentStatus.DRAFT)
+        listed_assessments(provider_id)
+        .where(Assessment.assessor_id == assessor_id, Assessment.status == AssessmentStatus.DRAFT)
         .order_by(Submission.submitted_at, Assessment.id)
     )
     if unit_code:

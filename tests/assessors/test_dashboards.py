@@ -16,7 +16,8 @@ from certify.accounts.operations.enrolments import enrol_candidate, today
 from certify.assessors import charts, statistics
 from certify.assessors.models import Assessment, AssessmentStatus
 from certify.assessors.operations import conflicts, quality
-from certify.assessors.views.dashboards import csv_cell, csv_text
+from certify.assessors.reports import safe_cell as csv_cell
+from certify.assessors.reports import write_csv as csv_text
 from certify.evidence.operations import submissions
 from tests.assessors.conftest import assessment_of
 from tests.evidence.test_submissions import make_item, map_item, text

@@ -3,9 +3,7 @@ server-side SVG charts with their tables, and each table as a CSV file."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, render_template
@@ -13,27 +11,8 @@ from flask_login import current_user, login_required
 
 from certify.accounts.models import Provider
 from certify.accounts.sessions import current_provider
-from certify.assessors import bp, charts, permissions, statistics
+from certify.assessors import bp, charts, permissions, reports, statistics
 from certify.extensions import db
-
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """``value`` as CSV text that a spreadsheet shows and never evaluates: a cell starting
-    with = + - @, a tab or a carriage return gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return out.getvalue()
 
 
 def _days(value: float | None) -> str:
@@ -132,7 +111,7 @@ def dashboard_csv(table: str):
         abort(404)
     header, rows = build(db.session, provider)
     return Response(
-        csv_text(header, rows),
+        reports.write_csv(header, rows),
         mimetype="text/csv",
         headers={"Content-Disposition":
                  f'attachment; filename="{provider.slug}-{table}.csv"'},

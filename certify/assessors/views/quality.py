@@ -24,7 +24,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from certify.accounts.models import Authorisation, Enrolment, Membership, Provider, Role, User
 from certify.accounts.operations.authorisations import today
 from certify.accounts.sessions import current_provider
-from certify.assessors import bp, permissions, reports
+from certify.assessors import bp, permissions, queries, reports
 from certify.assessors.errors import AssessmentError, InvalidMarking
 from certify.assessors.forms.quality import AssignForm, FlagForm, SettingsForm, VerifyForm
 from certify.assessors.models import (
@@ -142,16 +142,9 @@ def _assignments_page(provider: Provider, *, refusal: str | None = None,
         .order_by(Submission.submitted_at, Submission.id)
     )
     marking_query = (
-        select(Assessment)
-        .join(Assessment.submission).join(Submission.enrolment)
-        .join(Enrolment.candidate).join(Enrolment.unit)
-        .options(contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
-                 .contains_eager(Enrolment.candidate),
-                 contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
-                 .contains_eager(Enrolment.unit),
-                 selectinload(Assessment.assessor))
-        .where(Assessment.provider_id == provider.id,
-               Assessment.status == AssessmentStatus.DRAFT,
+        queries.listed_assessments(provider.id)
+        .options(selectinload(Assessment.assessor))
+        .where(Assessment.status == AssessmentStatus.DRAFT,
                Assessment.kind != AssessmentKind.APPEAL)
         .order_by(Submission.submitted_at, Assessment.id)
     )
@@ -338,16 +331,9 @@ def _verifiable_query(provider: Provider, verifier: User):
         ConflictOfInterest.withdrawn_at.is_(None),
     )
     return (
-        select(Assessment)
-        .join(Assessment.submission).join(Submission.enrolment)
-        .join(Enrolment.candidate).join(Enrolment.unit)
-        .options(contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
-                 .contains_eager(Enrolment.candidate),
-                 contains_eager(Assessment.submission).contains_eager(Submission.enrolment)
-                 .contains_eager(Enrolment.unit),
-                 selectinload(Assessment.assessor))
-        .where(Assessment.provider_id == provider.id,
-               Assessment.status == AssessmentStatus.AWAITING_VERIFICATION,
+        queries.listed_assessments(provider.id)
+        .options(selectinload(Assessment.assessor))
+        .where(Assessment.status == AssessmentStatus.AWAITING_VERIFICATION,
                Assessment.assessor_id != verifier.id,
                Enrolment.candidate_id != verifier.id,
                Enrolment.candidate_id.not_in(conflicts),
