@@ -4,8 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Debian packages the tests need, as command=package.
-SYSTEM_PACKAGES := wkhtmltopdf=wkhtmltopdf pdftotext=poppler-utils chromium=chromium
+# Debian packages the tests need, as command=package or /absolute/file=package (fonts bring
+# no command).  The certificate PDFs print names in any script with the Noto fonts.
+NOTO := /usr/share/fonts
+SYSTEM_PACKAGES := wkhtmltopdf=wkhtmltopdf pdftotext=poppler-utils chromium=chromium \
+	$(NOTO)/opentype/noto/NotoSansCJK-Regular.ttc=fonts-noto-cjk \
+	$(NOTO)/opentype/noto/NotoSerifCJK-Regular.ttc=fonts-noto-cjk \
+	$(NOTO)/truetype/noto/NotoSans-Regular.ttf=fonts-noto-core \
+	$(NOTO)/truetype/noto/NotoSerif-Regular.ttf=fonts-noto-core
 
 .PHONY: run test lint system-packages clean
 

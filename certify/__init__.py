@@ -19,6 +19,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from certify.assessors import cli as assessors_cli
     from certify.assessors import signals  # noqa: F401 - connects the assessment listeners
     from certify.assessors import views as assessors_views
+    from certify.certificates import cli as certificates_cli
+    from certify.certificates import views as certificates_views
     from certify.config import load_config
     from certify.core import cli as core_cli
     from certify.core import views as core_views
@@ -52,11 +54,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(evidence_views.bp)
     app.register_blueprint(assessors_views.bp)
+    app.register_blueprint(certificates_views.bp)
 
     app.cli.add_command(core_cli.db_group)
+    app.cli.add_command(core_cli.worker)
     app.cli.add_command(units_cli.units_group)
     app.cli.add_command(demo_cli.demo_group)
     app.cli.add_command(evidence_cli.evidence_group)
     app.cli.add_command(assessors_cli.assessment_group)
+    app.cli.add_command(certificates_cli.certificates_group)
     accounts_cli.register(app)
     return app

@@ -69,6 +69,24 @@ def _secret_key(env: Mapping[str, str], environment: str, instance: Path) -> str
     return key
 
 
+def _key_passphrase(environment: str, instance: Path) -> str:
+    if environment == "production":
+        raise ConfigError(
+            "CERTIFY_KEY_PASSPHRASE is not set; production mode needs a long random passphrase "
+            "to encrypt the providers' signing keys (keep it apart from the database backups)"
+        )
+    if environment == "testing":
+        return secrets.token_urlsafe(32)
+    path = instance / "key_passphrase"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    passphrase = secrets.token_urlsafe(48)
+    path.write_text(passphrase + "\n")
+    path.chmod(0o600)
+    return passphrase
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -119,6 +137,16 @@ def load_config(
         "MAX_UPLOAD_MB": _int(env, "MAX_UPLOAD_MB", 500),
         "CANDIDATE_QUOTA_MB": _int(env, "CANDIDATE_QUOTA_MB", 5120),
         "CLAMD_URL": env.get("CERTIFY_CLAMD_URL", ""),
+        # Certificates: the passphrase that encrypts providers' signing keys (required in
+        # production; kept in the instance folder in development), Redis for bulk-issue
+        # workers (empty: jobs run in a thread of the web process; "inline" runs them at
+        # once, as the tests do), how many wkhtmltopdf processes render at once (default:
+        # one per core), and /verify's limit per address per minute.
+        "KEY_PASSPHRASE": env.get("CERTIFY_KEY_PASSPHRASE", ""),
+        "REDIS_URL": env.get("CERTIFY_REDIS_URL", ""),
+        "JOBS": env.get("CERTIFY_JOBS", "inline" if environment == "testing" else "thread"),
+        "RENDER_PROCESSES": _int(env, "RENDER_PROCESSES", os.cpu_count() or 1),
+        "VERIFY_PER_MINUTE": _int(env, "VERIFY_PER_MINUTE", 30),
         "SESSION_COOKIE_NAME": "certify_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -127,6 +155,10 @@ def load_config(
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, environment, instance)
+    if not (overrides.get("KEY_PASSPHRASE") or config["KEY_PASSPHRASE"]):
+        config["KEY_PASSPHRASE"] = _key_passphrase(environment, instance)
+    if config["JOBS"] not in ("thread", "inline"):
+        raise ConfigError(f"CERTIFY_JOBS must be thread or inline, not {config['JOBS']!r}")
     config.update(overrides)
     if config["SMTP_URL"]:
         from certify.core.mail import parse_smtp_url

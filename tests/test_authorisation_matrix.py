@@ -24,7 +24,9 @@ from certify.accounts.operations.enrolments import enrol_candidate
 from certify.assessors.models import Appeal, AppealStatus, Judgement, Outcome
 from certify.assessors.operations import conflicts, decisions
 from certify.assessors.operations.assignment import open_assessment
+from certify.certificates.models import Certificate, CertificateKind, IssueJob, JobStatus
 from certify.core.models import OutboxMessage
+from certify.core.storage import current_storage
 from certify.evidence.models import Mapping
 from certify.evidence.operations import items as evidence_items
 from certify.evidence.operations.submissions import submit_attempt
@@ -112,6 +114,44 @@ def build_world(session, seeds) -> World:
     world.ids.update(submission=submission.id, submission_file=submission.files[0].id,
                      item=draft.id, file=draft_file.id, assessment=marking.id,
                      decided=decided.id, appeal=appeal.id, conflict=conflict.id)
+    # A certificate of North's candidate, a qualification and a bulk job: rows made directly,
+    # as issuing (rendering, signing) is tested in tests/certificates.
+    qualification = units_operations.create_qualification(
+        session, north, framework=unit.framework, code="NORTH-CERT",
+        title="Advanced Certificate in Customer Loyalty", level=4, core_codes=["ITCSCR405A"],
+        groups=[], actor=admin)
+    stored = current_storage().save([MATRIX_PDF + b"% certificate\n"])
+    certificate = Certificate(
+        provider_id=north.id, candidate_id=candidate.id, kind=CertificateKind.STATEMENT,
+        number="NORTH-2026-000001-3", year=2026, sequence=1,
+        verification_code="matrix-verification-code-0123456",
+        snapshot={
+            "number": "NORTH-2026-000001-3",
+            "verification_code": "matrix-verification-code-0123456",
+            "verification_url": "http://certify.test/verify/matrix-verification-code-0123456",
+            "kind": "statement_of_attainment", "kind_label": "Statement of attainment",
+            "candidate": {"name": "Candidate"},
+            "provider": {"name": "North College", "slug": "north", "prefix": "NORTH",
+                         "logo_key": None},
+            "qualification": None,
+            "units": [{"unit_id": unit.id, "code": unit.code, "title": unit.title,
+                       "version": unit.version, "level": unit.level, "credits": unit.credits,
+                       "framework": "HKQF", "framework_name": "HK QF",
+                       "case_item": "urn:uuid:00000000-0000-0000-0000-000000000000",
+                       "achieved_on": today.isoformat()}],
+            "total_credits": unit.credits, "achieved_on": today.isoformat(),
+            "issued_on": today.isoformat(), "issued_at": f"{today.isoformat()}T09:00:00Z",
+            "expires_on": None, "signatory": {"name": "Admin", "title": "For North College"},
+            "replaces": None},
+        achieved_on=today, pdf_key=stored.key, pdf_sha256=stored.sha256, pdf_size=stored.size,
+        credential="e30.e30.sig", status_index=0)
+    session.add(certificate)
+    job = IssueJob(provider_id=north.id, requested_by_id=admin.id, total=0,
+                   status=JobStatus.FINISHED)
+    session.add(job)
+    session.flush()
+    world.ids.update(certificate=certificate.id, job=job.id, qualification=qualification.id)
+    world.tokens["verification_code"] = certificate.verification_code
     mail = OutboxMessage(recipient="someone@example.org", subject="Hello", text="Body")
     session.add(mail)
     session.flush()
@@ -151,6 +191,7 @@ ASSESSOR_ONLY = {**everyone(DENIED), "anonymous": LOGIN, "assessor": OK}
 VERIFIER_ONLY = {**everyone(DENIED), "anonymous": LOGIN, "verifier": OK}
 VERIFIERS_AND_ADMINS = {**ADMIN_LIST, "verifier": OK}
 CONFLICT_OWNER = {**ADMIN_OBJECT, "verifier": OK}
+HOLDER_OR_ADMIN = {**ADMIN_OBJECT, "candidate": OK}
 IMPORTERS = {**everyone(DENIED), "anonymous": LOGIN, "provider_admin": OK, "other_admin": OK,
              "platform_admin": OK}
 
@@ -294,6 +335,60 @@ MATRIX: dict[str, Entry] = {
     "assessors.progress": Entry(fixed("/assessment/progress"), get=CANDIDATE_ONLY),
     "assessors.dashboard": Entry(fixed("/assessment/dashboard"), get=ADMIN_LIST),
     "assessors.dashboard_csv": Entry(fixed("/assessment/dashboard/waiting.csv"), get=ADMIN_LIST),
+    "units.qualifications": Entry(fixed("/qualifications"), get=ADMIN_LIST),
+    "units.new_qualification": Entry(fixed("/qualifications/new"), get=ADMIN_LIST,
+                                     post=ADMIN_LIST),
+    "units.qualification": Entry(lambda w: f"/qualifications/{w.ids['qualification']}",
+                                 get=ADMIN_OBJECT),
+    "units.edit_qualification": Entry(
+        lambda w: f"/qualifications/{w.ids['qualification']}/edit", get=ADMIN_OBJECT,
+        post=ADMIN_OBJECT),
+    "units.withdraw_qualification": Entry(
+        lambda w: f"/qualifications/{w.ids['qualification']}/withdraw", get=ADMIN_OBJECT,
+        post=ADMIN_OBJECT),
+    "certificates.eligible": Entry(fixed("/certificates/eligible"), get=ADMIN_LIST),
+    "certificates.bulk": Entry(fixed("/certificates/bulk"), post=ADMIN_LIST),
+    "certificates.issue": Entry(lambda w: f"/certificates/issue/{w.ids['candidate']}",
+                                get=ADMIN_OBJECT, post=ADMIN_OBJECT),
+    "certificates.jobs": Entry(fixed("/certificates/jobs"), get=ADMIN_LIST),
+    "certificates.job": Entry(lambda w: f"/certificates/jobs/{w.ids['job']}", get=ADMIN_OBJECT),
+    "certificates.job_status": Entry(lambda w: f"/certificates/jobs/{w.ids['job']}.json",
+                                     get=ADMIN_OBJECT),
+    "certificates.settings": Entry(fixed("/certificates/settings"), get=ADMIN_LIST,
+                                   post=ADMIN_LIST),
+    "certificates.upload_key": Entry(fixed("/certificates/settings/key"), post=ADMIN_LIST),
+    "certificates.register": Entry(fixed("/certificates"), get=ADMIN_LIST),
+    "certificates.export_csv": Entry(fixed("/certificates/export.csv"), get=ADMIN_LIST),
+    "certificates.download_zip": Entry(fixed("/certificates/download.zip"), get=ADMIN_LIST),
+    "certificates.detail": Entry(lambda w: f"/certificates/{w.ids['certificate']}",
+                                 get=HOLDER_OR_ADMIN),
+    "certificates.revoke": Entry(lambda w: f"/certificates/{w.ids['certificate']}/revoke",
+                                 post=ADMIN_OBJECT),
+    "certificates.reissue": Entry(lambda w: f"/certificates/{w.ids['certificate']}/reissue",
+                                  post=ADMIN_OBJECT),
+    "certificates.pdf": Entry(lambda w: f"/certificates/{w.ids['certificate']}/pdf",
+                              get=HOLDER_OR_ADMIN),
+    "certificates.credential": Entry(
+        lambda w: f"/certificates/{w.ids['certificate']}/credential", get=HOLDER_OR_ADMIN),
+    "certificates.my_certificates": Entry(fixed("/my/certificates"), get=SIGNED_IN),
+    "certificates.verify": Entry(fixed("/verify"), get=everyone(OK)),
+    "certificates.issuer_profile": Entry(fixed("/issuers/north"), get=everyone(OK)),
+    "certificates.issuer_jwks": Entry(fixed("/issuers/north/jwks.json"), get=everyone(OK)),
+    "certificates.issuer_did_document": Entry(fixed("/issuers/north/did.json"),
+                                              get=everyone(OK)),
+    "certificates.status_list_json": Entry(fixed("/issuers/north/status/revocation"),
+                                      get=everyone(OK)),
+    # North has no signing key in this world (its certificate is a bare row), so there is no
+    # signed list yet: not found for everyone; tests/certificates/test_issuers.py signs one.
+    "certificates.status_list_jwt": Entry(fixed("/issuers/north/status/revocation.jwt"),
+                                          get=everyone(DENIED)),
+    "certificates.verify_pdf": Entry(fixed("/verify/pdf"), post=everyone(OK)),
+    "certificates.verify_credential": Entry(fixed("/verify/credential"), post=everyone(OK),
+                                            form=lambda _w: {"credential": "not a credential"}),
+    "certificates.verify_certificate": Entry(
+        lambda w: f"/verify/{w.tokens['verification_code']}", get=everyone(OK)),
+    "certificates.verify_certificate_json": Entry(
+        lambda w: f"/verify/{w.tokens['verification_code']}.json", get=everyone(OK)),
     "core.notifications": Entry(fixed("/notifications"), get=SIGNED_IN),
     "core.read_notifications": Entry(fixed("/notifications/read"), post=SIGNED_IN),
 }

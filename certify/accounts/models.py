@@ -102,6 +102,13 @@ class Provider(TimestampMixin, Base):
     # Sampling plan: every decision of an assessor's first N per unit, then this percentage.
     sample_first_n: Mapped[int] = mapped_column(default=5, server_default="5")
     sample_percent: Mapped[int] = mapped_column(default=10, server_default="10")
+    # Certificates: who signs them (printed, frozen at issue), the logo printed on them
+    # (a stored file by SHA-256 key), and how many days a candidate may wait for a
+    # certificate once eligible before the dashboard flags it.
+    signatory_name: Mapped[str | None] = mapped_column(String(200))
+    signatory_title: Mapped[str | None] = mapped_column(String(200))
+    logo_key: Mapped[str | None] = mapped_column(String(80))
+    certificate_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     def __repr__(self) -> str:
         return f"<Provider {self.slug}>"

@@ -58,3 +58,19 @@ def revision(message: str, autogenerate: bool) -> None:
     command.revision(
         _config(), message=message, autogenerate=autogenerate, rev_id=revision_id(message)
     )
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Process background jobs (bulk certificate issues) from Redis (CERTIFY_REDIS_URL)."""
+    from rq import Worker
+
+    from certify.core.jobs import QUEUE, redis_connection
+
+    url = current_app.config["REDIS_URL"]
+    if not url:
+        raise click.UsageError("CERTIFY_REDIS_URL is not set; without it jobs run inside the "
+                               "web process and no worker is needed.")
+    Worker([QUEUE], connection=redis_connection(url)).work(burst=burst)

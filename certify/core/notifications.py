@@ -26,6 +26,10 @@ KINDS = {
     "appeal_lodged": "Appeal lodged",
     "appeal_assigned": "Appeal assigned",
     "appeal_decided": "Appeal decided",
+    "certificate_issued": "Certificate issued",
+    "certificate_revoked": "Certificate revoked",
+    "certificate_reissued": "Certificate reissued",
+    "issue_job_finished": "Bulk issue finished",
 }
 
 

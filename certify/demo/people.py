@@ -1,5 +1,6 @@
 """Demo people: a training provider with an admin, an assessor, a verifier and two candidates,
-and one candidate's first attempt waiting in the assessor's queue.
+one candidate's first attempt waiting in the assessor's queue, and the other competent on
+the main unit (assessed, sampled, verified) and holding a certificate for the demo award.
 
 Made through the same operations as real accounts (create_provider, create_user,
 add_role, authorise, enrol_candidate), so the demo shows what the pages and the
@@ -119,6 +120,7 @@ def load_people(session: Session, password: str = DEMO_PASSWORD) -> list[DemoPer
                                                        actor=admin, via=VIA)
     _submit_first_attempt(session, made["candidate2@harbour.example", MAIN_UNIT],
                           users["candidate2@harbour.example"])
+    _certify(session, made["candidate1@harbour.example", MAIN_UNIT], users, password)
     return list(PEOPLE)
 
 
@@ -137,6 +139,49 @@ def _submit_first_attempt(session: Session, enrolment, candidate: User) -> None:
     ], actor=candidate)
     submissions.submit_attempt(session, enrolment, declaration_text=submissions.DECLARATION,
                                actor=candidate)
+
+
+def _certify(session: Session, enrolment, users: dict[str, User], password: str) -> None:
+    """The first candidate's work on the main unit goes the whole way: submitted, judged
+    satisfactory on every criterion, signed, sampled (the assessor's first decisions always
+    are), agreed by the verifier, and certified under the demo award."""
+    from certify.assessors.operations import marking, quality
+    from certify.assessors.operations.assignment import open_assessment
+    from certify.certificates.operations.issuing import issue_certificate
+    from certify.units.operations import create_qualification
+
+    candidate = users["candidate1@harbour.example"]
+    provider = enrolment.provider
+    provider.signatory_name, provider.signatory_title = "Grace Lam", "Centre Manager"
+    work = items.create_item(
+        session, candidate, provider, title="Complaint log and customer follow-up notes",
+        kind="document", actor=candidate,
+        description="Three complaints I recorded, resolved or escalated, with the follow-up.")
+    criteria = submissions.unit_criteria(session, enrolment.unit_id)
+    items.set_mappings(session, work, [
+        (enrolment, criterion, "Shown in the complaint log.") for criterion in criteria
+    ], actor=candidate)
+    submission = submissions.submit_attempt(session, enrolment,
+                                            declaration_text=submissions.DECLARATION,
+                                            actor=candidate)
+    assessment = open_assessment(session, submission)
+    assessor = users["assessor@harbour.example"]
+    marking.save_marking(
+        session, assessment, marks={c.id: marking.Mark(True, "") for c in criteria},
+        rules={"valid": True, "sufficient": True, "authentic": True, "current": True},
+        feedback="Clear records; each complaint closed within the procedure.",
+        expected_version=assessment.version, actor=assessor)
+    marking.sign(session, assessment, actor=assessor, password=password)
+    quality.verify(session, assessment, actor=users["verifier@harbour.example"], agree=True,
+                   comment="Agreed: the log supports every criterion.")
+    award = create_qualification(
+        session, provider, framework=enrolment.unit.framework, code="CS3-COMPLAINTS",
+        title="Certificate in Customer Service Complaints Handling", level=3,
+        description="Recording, resolving and escalating customer complaints in a service team.",
+        core_codes=[enrolment.unit.code], groups=[], min_credits=2,
+        actor=users["admin@harbour.example"])
+    issue_certificate(session, provider, candidate=candidate,
+                      actor=users["admin@harbour.example"], qualification=award)
 
 
 def logins_line(password: str = DEMO_PASSWORD) -> str:

@@ -9,12 +9,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
+from certify.accounts.models import Provider
 from certify.extensions import db
 from certify.units import operations, queries
+from certify.units.forms import GROUP_EXAMPLE, parse_groups, split_codes
 from certify.units.importers import DocumentError
 from certify.units.importers import case as case_format
-from certify.units.models import Unit
+from certify.units.models import Framework, Qualification, QualificationUnit, Unit
 
 
 @click.group("units")
@@ -147,3 +150,104 @@ def export_command(code, output, version, framework_code, language, output_file)
         click.echo(f"wrote {output_file}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _provider_by_slug(slug: str) -> Provider:
+    provider = db.session.scalar(select(Provider).where(Provider.slug == slug))
+    if provider is None:
+        raise click.ClickException(f"no provider with the slug {slug!r}")
+    return provider
+
+
+@units_group.command("qualifications")
+@click.argument("slug")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@with_appcontext
+def qualifications_command(slug: str, output: str) -> None:
+    """List a provider's qualifications (by the provider's slug) with their units and rules."""
+    provider = _provider_by_slug(slug)
+    found = db.session.scalars(
+        select(Qualification)
+        .options(joinedload(Qualification.framework),
+                 selectinload(Qualification.members).joinedload(QualificationUnit.unit),
+                 selectinload(Qualification.groups))
+        .where(Qualification.provider_id == provider.id)
+        .order_by(Qualification.withdrawn_at.is_not(None), Qualification.code)
+    ).all()
+    rows = []
+    for qualification in found:
+        rules = operations.qualification_rules(qualification)
+        rows.append({
+            "code": qualification.code,
+            "title": qualification.title,
+            "framework": qualification.framework.code,
+            "level": qualification.level,
+            "core": [unit.code for unit in rules.core],
+            "groups": [{"title": g.title, "choose": g.choose, "units": [u.code for u in g.units]}
+                       for g in rules.groups],
+            "min_credits": qualification.min_credits,
+            "min_credits_at_level": qualification.min_credits_at_level,
+            "at_level": qualification.at_level,
+            "guaranteed_credits": rules.guaranteed_credits,
+            "validity_months": qualification.validity_months,
+            "status": "withdrawn" if qualification.withdrawn_at else "in use",
+        })
+    if output == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"{provider.name} has no qualifications. Define one at /qualifications/new "
+                   "or with: certify units qualification-create")
+        return
+    for row in rows:
+        units = len(row["core"]) + sum(len(g["units"]) for g in row["groups"])
+        click.echo(f"{row['code']:<16} {row['framework']:<6} L{row['level']:<2} "
+                   f"{units:>3} units  >= {row['guaranteed_credits']:>3} cr  "
+                   f"{row['status']:<9}  {row['title']}")
+
+
+@units_group.command("qualification-create")
+@click.argument("slug")
+@click.option("--framework", "framework_code", required=True, help="Framework code, e.g. HKQF.")
+@click.option("--code", required=True, help="The qualification's code.")
+@click.option("--title", required=True, help="The award title, e.g. 'Diploma in ...'.")
+@click.option("--level", type=int, required=True)
+@click.option("--description", default=None)
+@click.option("--core", "core", default="", help="Core unit codes, separated by commas.")
+@click.option("--group", "groups", multiple=True,
+              help=f"An elective group, as '{GROUP_EXAMPLE}'; repeat for more.")
+@click.option("--min-credits", type=int, default=0)
+@click.option("--min-credits-at-level", type=int, default=0)
+@click.option("--at-level", type=int, default=None)
+@click.option("--validity-months", type=int, default=None)
+@with_appcontext
+def qualification_create_command(slug, framework_code, code, title, level, description, core,
+                                 groups, min_credits, min_credits_at_level, at_level,
+                                 validity_months) -> None:
+    """Define a qualification of the provider SLUG, checked as in the browser."""
+    provider = _provider_by_slug(slug)
+    framework = db.session.scalar(select(Framework).where(Framework.code == framework_code))
+    parsed, problems = parse_groups("\n".join(groups))
+    if framework is None:
+        problems.append(f"framework: no framework with the code {framework_code}")
+    if problems:
+        for problem in problems:
+            click.echo(f"error: {problem.replace('Elective groups, line', '--group')}", err=True)
+        raise SystemExit(1)
+    try:
+        qualification = operations.create_qualification(
+            db.session, provider, framework=framework, code=code, title=title, level=level,
+            description=description, core_codes=split_codes(core), groups=parsed,
+            min_credits=min_credits, min_credits_at_level=min_credits_at_level,
+            at_level=at_level, validity_months=validity_months, actor=None,
+        )
+    except operations.QualificationInvalid as error:
+        db.session.rollback()
+        for name, messages in error.errors.items():
+            for message in messages:
+                click.echo(f"error: {name}: {message}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    rules = operations.qualification_rules(qualification)
+    click.echo(f"{qualification.code} {qualification.title}: {len(rules.units)} units, at least "
+               f"{rules.guaranteed_credits} credits")

@@ -228,3 +228,89 @@ class CriterionTranslation(Base):
     lead_in: Mapped[str | None] = mapped_column(Text)
 
     criterion: Mapped[Criterion] = relationship(back_populates="translations")
+
+
+class Qualification(TimestampMixin, Base):
+    """A provider's qualification: units combined by rules, under an award title.
+
+    Core units are all required; each elective group asks for ``choose`` of its
+    units.  On top, ``min_credits`` in total from the qualification's units, and
+    ``min_credits_at_level`` of them from units at ``at_level`` or above.  Units
+    are matched by framework and code, so a candidate who achieved a later
+    version of a listed unit has achieved it.  ``validity_months`` (optional)
+    makes certificates expire.
+    """
+
+    __tablename__ = "qualifications"
+    __table_args__ = (UniqueConstraint("provider_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"),
+                                             index=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    level: Mapped[int]
+    description: Mapped[str | None] = mapped_column(Text)
+    min_credits: Mapped[int] = mapped_column(default=0)
+    min_credits_at_level: Mapped[int] = mapped_column(default=0)
+    at_level: Mapped[int | None]
+    validity_months: Mapped[int | None]
+    withdrawn_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    framework: Mapped[Framework] = relationship()
+    groups: Mapped[list[ElectiveGroup]] = relationship(
+        back_populates="qualification", order_by="ElectiveGroup.position",
+        cascade="all, delete-orphan",
+    )
+    members: Mapped[list[QualificationUnit]] = relationship(
+        back_populates="qualification", order_by="QualificationUnit.position",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def core(self) -> list[QualificationUnit]:
+        return [member for member in self.members if member.group_id is None]
+
+    def __repr__(self) -> str:
+        return f"<Qualification {self.code}>"
+
+
+class ElectiveGroup(Base):
+    """Choose ``choose`` of the group's units."""
+
+    __tablename__ = "elective_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qualification_id: Mapped[int] = mapped_column(
+        ForeignKey("qualifications.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    choose: Mapped[int]
+    position: Mapped[int]
+
+    qualification: Mapped[Qualification] = relationship(back_populates="groups")
+    members: Mapped[list[QualificationUnit]] = relationship(
+        back_populates="group", order_by="QualificationUnit.position",
+        overlaps="members,qualification",
+    )
+
+
+class QualificationUnit(Base):
+    """One unit of a qualification: core when ``group_id`` is empty, else an elective."""
+
+    __tablename__ = "qualification_units"
+    __table_args__ = (UniqueConstraint("qualification_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qualification_id: Mapped[int] = mapped_column(
+        ForeignKey("qualifications.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("elective_groups.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    position: Mapped[int]
+
+    qualification: Mapped[Qualification] = relationship(back_populates="members")
+    group: Mapped[ElectiveGroup | None] = relationship(back_populates="members",
+                                                       overlaps="members,qualification")
+    unit: Mapped[Unit] = relationship()

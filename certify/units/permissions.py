@@ -29,3 +29,24 @@ def can_import_standards(user: Any) -> bool:
     return bool(user.is_platform_admin) or any(
         m.role == Role.PROVIDER_ADMIN for m in user.memberships
     )
+
+
+def _admin_of(user: Any, provider_id: int | None) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or provider_id is None:
+        return False
+    return any(m.role == Role.PROVIDER_ADMIN and m.provider_id == provider_id
+               for m in user.memberships)
+
+
+def can_manage_qualifications(user: Any, provider: Any) -> bool:
+    """Provider admins define, change and withdraw their provider's qualifications."""
+    return _admin_of(user, getattr(provider, "id", None))
+
+
+def can_manage_qualification(user: Any, qualification: Any) -> bool:
+    """One qualification: the admins of the provider it belongs to, nobody else.
+
+    Views answer 404 when this is false, so that another provider's
+    qualification is not confirmed to exist.
+    """
+    return _admin_of(user, getattr(qualification, "provider_id", None))

@@ -18,14 +18,41 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms.fields.choices import SelectChoice
 
+from certify.accounts.models import Provider
+from certify.accounts.sessions import current_provider
+from certify.certificates.eligibility import achievements, standing
 from certify.core.web import paginate, requested_page
 from certify.extensions import db
-from certify.units import bp, operations, queries, staging
-from certify.units.forms import ImportCheckForm, ImportConfirmForm
+from certify.units import award_titles, bp, operations, queries, staging
+from certify.units.forms import (
+    GROUP_EXAMPLE,
+    ImportCheckForm,
+    ImportConfirmForm,
+    QualificationForm,
+    QualificationRemoveForm,
+    format_groups,
+)
 from certify.units.importers import DocumentError
-from certify.units.models import Criterion, CriterionKind, Unit, UnitStatus
-from certify.units.permissions import can_import_standards, can_view_catalogue
+from certify.units.models import (
+    Criterion,
+    CriterionKind,
+    ElectiveGroup,
+    Framework,
+    Qualification,
+    QualificationUnit,
+    Unit,
+    UnitStatus,
+)
+from certify.units.permissions import (
+    can_import_standards,
+    can_manage_qualification,
+    can_manage_qualifications,
+    can_view_catalogue,
+)
 
 __all__ = ["bp"]
 
@@ -362,3 +389,225 @@ def confirm_import():
     for key in keys:
         staging.discard(instance, key)
     return render_template("units/import_done.html", results=results)
+
+
+# Qualifications: a provider admin's own qualifications, defined from the catalogue's units.
+
+
+def _qualification_provider():
+    """The provider acted for, when the user manages its qualifications; else 403."""
+    provider = current_provider()
+    if provider is None or not can_manage_qualifications(current_user, provider):
+        abort(403)
+    return provider
+
+
+def _qualification_query():
+    return select(Qualification).options(
+        joinedload(Qualification.framework),
+        selectinload(Qualification.members).joinedload(QualificationUnit.unit),
+        selectinload(Qualification.groups).selectinload(ElectiveGroup.members)
+        .joinedload(QualificationUnit.unit),
+    )
+
+
+def _visible_qualification(qualification_id: int) -> Qualification:
+    """The qualification, when the user manages it; anything else is 404, so that
+    another provider's qualification is not even confirmed to exist."""
+    found = db.session.scalar(
+        _qualification_query()
+        .options(joinedload(Qualification.framework).selectinload(Framework.levels))
+        .where(Qualification.id == qualification_id)
+    )
+    if found is None or not can_manage_qualification(current_user, found):
+        abort(404)
+    return found
+
+
+@bp.app_template_global("can_manage_qualifications")
+def _can_manage_qualifications(user: Any, provider: Any) -> bool:
+    return can_manage_qualifications(user, provider)
+
+
+@bp.get("/qualifications")
+@login_required
+def qualifications():
+    """The current provider's qualifications, in use first, searchable by code or title."""
+    provider = _qualification_provider()
+    term = request.args.get("q", "").strip()[:200]
+    query = (
+        select(Qualification)
+        .options(
+            joinedload(Qualification.framework),
+            selectinload(Qualification.members).joinedload(QualificationUnit.unit),
+            selectinload(Qualification.groups),
+        )
+        .where(Qualification.provider_id == provider.id)
+        .order_by(Qualification.withdrawn_at.is_not(None), Qualification.code)
+    )
+    if term:
+        pattern = f"%{queries.escape_like(term)}%"
+        query = query.where(or_(Qualification.code.ilike(pattern, escape="\\"),
+                                Qualification.title.ilike(pattern, escape="\\")))
+    page = paginate(db.session, query, requested_page(), current_app.config["PAGE_SIZE"])
+    rows = [(q, operations.qualification_rules(q)) for q in page.items]
+    return render_template("units/qualifications/list.html", page=page, rows=rows, term=term,
+                           provider=provider)
+
+
+def _framework_choices(form: QualificationForm) -> list[Framework]:
+    frameworks = db.session.scalars(
+        select(Framework).options(selectinload(Framework.levels)).order_by(Framework.code)
+    ).all()
+    form.framework.choices = [SelectChoice(f.id, f"{f.code}: {f.name}") for f in frameworks]
+    return list(frameworks)
+
+
+def _save_qualification(form: QualificationForm, frameworks: list[Framework], save) -> Any:
+    """Check the submitted form and, when everything is right, ``save`` and commit.
+
+    The operation runs even when the form has problems of its own (in a
+    savepoint that is rolled back), so that every problem shows at once.
+    Returns what ``save`` returned, or None when nothing was saved.
+    """
+    if not form.is_submitted():
+        return None
+    valid = form.validate()
+    if form.csrf_token.errors:
+        return None
+    framework = next((f for f in frameworks if f.id == form.framework.data), None)
+    savepoint = db.session.begin_nested()
+    try:
+        result = save(
+            framework=framework, code=form.code.data or "", title=form.title.data or "",
+            level=form.level.data, description=form.description.data,
+            core_codes=form.core_list, groups=form.group_list(),
+            min_credits=form.min_credits.data, min_credits_at_level=form.min_credits_at_level.data,
+            at_level=form.at_level.data, validity_months=form.validity_months.data,
+            actor=current_user,
+        )
+    except operations.QualificationInvalid as error:
+        savepoint.rollback()
+        form.add_problems(error.errors)
+        return None
+    if not valid:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    db.session.commit()
+    return result
+
+
+@bp.route("/qualifications/new", methods=["GET", "POST"])
+@login_required
+def new_qualification():
+    """Define a qualification: units, elective groups, credit rules and an award title."""
+    provider = _qualification_provider()
+    form = QualificationForm()
+    frameworks = _framework_choices(form)
+    if not form.is_submitted():
+        form.framework.data = next((f.id for f in frameworks
+                                    if award_titles.applies_hk_rules(f)), None)
+    saved = _save_qualification(
+        form, frameworks,
+        lambda **values: operations.create_qualification(db.session, provider, **values),
+    )
+    if saved is not None:
+        flash(f"{saved.code} {saved.title} is defined.", "success")
+        return redirect(url_for("units.qualification", qualification_id=saved.id))
+    status = 422 if form.errors else 200
+    return render_template("units/qualifications/form.html", form=form, provider=provider,
+                           qualification=None, certified=False,
+                           group_example=GROUP_EXAMPLE), status
+
+
+@bp.get("/qualifications/<int:qualification_id>")
+@login_required
+def qualification(qualification_id: int):
+    """One qualification: its units, its rules in words, and who already meets them."""
+    found = _visible_qualification(qualification_id)
+    rules = operations.qualification_rules(found)
+    provider = db.session.get(Provider, found.provider_id)
+    preview = None
+    if found.withdrawn_at is None:
+        achieved = achievements(db.session, provider)
+        standings = [standing(found, items) for items in achieved.values()]
+        preview = {"met": sum(1 for s in standings if s.met),
+                   "started": sum(1 for s in standings if s.started and not s.met)}
+    return render_template(
+        "units/qualifications/detail.html", qualification=found, rules=rules,
+        provider=provider, preview=preview,
+        certified=operations.has_certificates(db.session, found),
+        hk_rules=award_titles.applies_hk_rules(found.framework),
+    )
+
+
+@bp.route("/qualifications/<int:qualification_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_qualification(qualification_id: int):
+    """Change a qualification; its code stays once certificates were issued for it."""
+    found = _visible_qualification(qualification_id)
+    provider = db.session.get(Provider, found.provider_id)
+    rules = operations.qualification_rules(found)
+    form = QualificationForm(data={
+        "code": found.code, "title": found.title, "framework": found.framework_id,
+        "level": found.level, "description": found.description,
+        "core_codes": "\n".join(unit.code for unit in rules.core),
+        "groups": format_groups([(g.title, g.choose, [u.code for u in g.units])
+                                 for g in rules.groups]),
+        "min_credits": found.min_credits,
+        "min_credits_at_level": found.min_credits_at_level or None,
+        "at_level": found.at_level, "validity_months": found.validity_months,
+    })
+    frameworks = _framework_choices(form)
+    saved = _save_qualification(
+        form, frameworks,
+        lambda **values: operations.update_qualification(db.session, found, **values),
+    )
+    if saved is not None:
+        flash(f"{saved.code} is saved.", "success")
+        return redirect(url_for("units.qualification", qualification_id=saved.id))
+    status = 422 if form.errors else 200
+    return render_template("units/qualifications/form.html", form=form, provider=provider,
+                           qualification=found,
+                           certified=operations.has_certificates(db.session, found),
+                           group_example=GROUP_EXAMPLE), status
+
+
+@bp.route("/qualifications/<int:qualification_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw_qualification(qualification_id: int):
+    """Ask for confirmation, then withdraw a qualification (or delete one never awarded)."""
+    found = _visible_qualification(qualification_id)
+    certified = operations.has_certificates(db.session, found)
+    form = QualificationRemoveForm()
+    choices = [c for c in form.action.choices
+               if (c.value == "withdraw" and found.withdrawn_at is None)
+               or (c.value == "delete" and not certified)]
+    if not choices:
+        flash(f"{found.code} is withdrawn already, and certificates issued for it keep it on "
+              "record.", "info")
+        return redirect(url_for("units.qualification", qualification_id=found.id))
+    form.action.choices = choices
+    if not form.is_submitted():
+        form.action.data = choices[0].value
+    if form.validate_on_submit():
+        code = found.code
+        try:
+            if form.action.data == "delete":
+                operations.delete_qualification(db.session, found, actor=current_user)
+            else:
+                operations.withdraw_qualification(db.session, found, actor=current_user)
+        except operations.QualificationInvalid as error:
+            db.session.rollback()
+            form.form_errors.extend(str(error).split("; "))
+        else:
+            db.session.commit()
+            if form.action.data == "delete":
+                flash(f"{code} is deleted.", "success")
+                return redirect(url_for("units.qualifications"))
+            flash(f"{code} is withdrawn: it is no longer offered for certificates.", "success")
+            return redirect(url_for("units.qualification", qualification_id=found.id))
+    status = 422 if form.errors else 200
+    return render_template("units/qualifications/withdraw.html", form=form,
+                           qualification=found, certified=certified), status

@@ -11,6 +11,7 @@ from certify.accounts.models import Authorisation, Enrolment, Provider, Role, Us
 from certify.accounts.operations.authorisations import is_authorised
 from certify.accounts.passwords import check_password, password_problems
 from certify.assessors.models import Assessment, AssessmentStatus
+from certify.certificates.models import Certificate, CertificateKind
 from certify.core import audit
 from certify.core.models import AuditEntry
 from certify.demo.cli import DOCUMENTS
@@ -75,7 +76,7 @@ def test_demo_load_makes_the_provider_people_and_enrolments(cli, session):
         for e in session.scalars(select(Enrolment))
     )
     assert enrolled == [
-        ("candidate1@harbour.example", "DEMOCS301A", 1, "active"),
+        ("candidate1@harbour.example", "DEMOCS301A", 1, "completed"),
         ("candidate1@harbour.example", "RSTSU-2", 1, "active"),
         ("candidate2@harbour.example", "DEMOCS301A", 1, "active"),
     ]
@@ -89,11 +90,24 @@ def test_demo_load_makes_the_provider_people_and_enrolments(cli, session):
                          democs, grants[0].valid_from)
 
     # The second candidate's first attempt waits in the assessor's queue, assigned on submit.
-    [waiting] = session.scalars(select(Assessment)).all()
+    [waiting] = session.scalars(select(Assessment).where(
+        Assessment.status == AssessmentStatus.DRAFT)).all()
     assert (waiting.assessor.email, waiting.status, waiting.assigned_via) == (
         "assessor@harbour.example", AssessmentStatus.DRAFT, "automatic")
     assert waiting.submission.enrolment.candidate.email == "candidate2@harbour.example"
     assert len(waiting.submission.entries) == len(democs.criteria)
+
+    # The first candidate was assessed, sampled, verified and certified under the demo award.
+    [certificate] = session.scalars(select(Certificate)).all()
+    assert certificate.candidate.email == "candidate1@harbour.example"
+    assert certificate.kind == CertificateKind.QUALIFICATION
+    assert certificate.snapshot["qualification"]["title"] == (
+        "Certificate in Customer Service Complaints Handling")
+    assert [u["code"] for u in certificate.snapshot["units"]] == ["DEMOCS301A"]
+    assert certificate.number.startswith("HTC-")
+    [decision] = session.scalars(select(Assessment).where(
+        Assessment.status == AssessmentStatus.CONFIRMED)).all()
+    assert decision.sampled and decision.outcome.value == "competent"
 
     # Everything went through the operations, so the trail records it and holds together.
     actions = list(session.scalars(select(AuditEntry.action)))

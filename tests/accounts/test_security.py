@@ -314,6 +314,7 @@ def test_cookies_are_secure_in_production(app, tmp_path):
     production = create_app({
         "ENV": "production",
         "SECRET_KEY": "a production secret of decent length for this test",
+        "KEY_PASSPHRASE": "a production key passphrase of decent length for this test",
         "DATABASE_URL": app.config["DATABASE_URL"],
         "INSTANCE_PATH": str(tmp_path),
     })

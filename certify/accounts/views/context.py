@@ -8,13 +8,16 @@ from flask_login import current_user, login_required
 from certify.accounts import bp, permissions
 from certify.accounts.sessions import PROVIDER_KEY, current_provider, provider_choices, safe_next
 from certify.assessors import permissions as assessment
+from certify.certificates import permissions as certification
 from certify.evidence.permissions import can_keep_portfolio
+from certify.units.permissions import can_manage_qualifications
 
 # (label, endpoint, rule): shown when the endpoint exists and the rule allows it.
 NAVIGATION = [
     ("Catalogue", "units.search", lambda user, provider: True),
     ("Portfolio", "evidence.portfolio", can_keep_portfolio),
     ("Progress", "assessors.progress", can_keep_portfolio),
+    ("Certificates", "certificates.my_certificates", can_keep_portfolio),  # candidates
     ("Queue", "assessors.queue", assessment.can_assess),
     ("Verification", "assessors.verification", assessment.can_verify_in),
     ("People", "accounts.people", permissions.can_view_people),
@@ -23,11 +26,15 @@ NAVIGATION = [
     ("Assignments", "assessors.assignments", assessment.can_administer_assessment),
     ("Appeals", "assessors.appeals", assessment.can_administer_assessment),
     ("Dashboard", "assessors.dashboard", assessment.can_administer_assessment),
+    ("Qualifications", "units.qualifications", can_manage_qualifications),
+    ("Eligible", "certificates.eligible", certification.can_issue),
+    ("Register", "certificates.register", certification.can_manage_certificates),
     ("Authorisations", "accounts.authorisations", permissions.can_authorise_assessors),
     ("Audit trail", "accounts.audit", permissions.can_view_audit),
     ("Providers", "accounts.providers", lambda user, _: permissions.can_manage_providers(user)),
     ("Outbox", "accounts.outbox", lambda user, _: permissions.can_read_outbox(user)),
     ("Accounts", "accounts.users", lambda user, _: permissions.can_disable_accounts(user)),
+    ("Verify", "certificates.verify", lambda user, provider: True),
 ]
 
 

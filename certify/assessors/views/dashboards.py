@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from certify.accounts.models import Provider
 from certify.accounts.sessions import current_provider
 from certify.assessors import bp, charts, permissions, reports, statistics
+from certify.certificates.queries import overdue_candidates
 from certify.extensions import db
 
 
@@ -94,11 +95,13 @@ def _charts(data: statistics.Dashboard) -> dict[str, Any]:
 def dashboard():
     """The provider admin's dashboard: submissions waiting per assessor, median and 90th
     percentile days from submission to confirmed decision, and the competent rate per unit,
-    each as a chart followed by its table and a CSV link."""
+    each as a chart followed by its table and a CSV link; above them, candidates waiting
+    longer than the provider allows for a certificate."""
     provider = _admin_provider()
     data = statistics.dashboard(db.session, provider)
     return render_template("assessors/dashboard.html", provider=provider, data=data,
-                           charts=_charts(data))
+                           charts=_charts(data),
+                           overdue=overdue_candidates(db.session, provider))
 
 
 @bp.get("/assessment/dashboard/<table>.csv")

@@ -793,6 +793,11 @@ def export_unit(unit: Unit, language: str | None = None) -> dict:
     return _Writer(unit, spec, wanted, source).package()
 
 
+def unit_item_uri(unit: Unit) -> str:
+    """The ``uri`` of the unit's CFItem in its CASE export (what credentials align to)."""
+    return _urn(_uuid(unit.framework.code, unit.code, str(unit.version), "", "unit"))
+
+
 def _uuid(*parts: str) -> str:
     # A separator that cannot occur in codes keeps ("A", "BC") apart from ("AB", "C").
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))

@@ -1,0 +1,1 @@
+"""Every write of certification: issuing, revoking and reissuing certificates."""
