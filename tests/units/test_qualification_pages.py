@@ -47,7 +47,8 @@ def signed_in(app, user):
 
 def text(response) -> str:
     """The page's text without tags, entities decoded and spaces squeezed."""
-    html = response.get_data(as_text=True)
+    # A closing link tag leaves no space: "<a>Code</a>: Give ..." reads "Code: Give ...".
+    html = response.get_data(as_text=True).replace("</a>", "")
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
