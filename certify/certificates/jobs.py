@@ -66,6 +66,13 @@ def start_bulk_issue(session: Session, provider: Provider, requests: Sequence[Bu
     return job
 
 
+def could_not_start(session: Session, job: IssueJob, error: BaseException) -> None:
+    """Mark a job that never reached a worker as failed (nothing was issued).  Flushes."""
+    job.status, job.finished_at = JobStatus.FAILED, utcnow()
+    job.error = f"The job could not be queued: {error}"
+    session.flush()
+
+
 def _fail(session: Session, job: IssueJob, item: IssueJobItem, message: str) -> None:
     session.rollback()
     item.status, item.error = ItemStatus.FAILED, message[:2000]

@@ -375,3 +375,18 @@ def test_job_pages_query_count_stays_flat(app, session, world, add_candidate, si
     assert body.count("ITCSCR405A") == 10 and "Reason 9" in body
     assert few_items.count == many_items.count
     assert few_jobs.count == many_jobs.count
+
+
+def test_an_unreachable_queue_fails_the_job_with_a_message(app, session, world, signed_in,
+                                                           monkeypatch):
+    # Nothing listens on port 9: the queue cannot be reached.
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:9/0")
+    page = text(signed_in.get(ELIGIBLE))
+    response = post_bulk(signed_in, page, values(page))
+    assert response.status_code == 303
+    body = text(signed_in.get(response.headers["Location"]))
+    assert "could not be started: the job queue is not reachable" in body
+    session.expire_all()
+    job = session.scalar(select(IssueJob))
+    assert job.status == JobStatus.FAILED and "could not be queued" in job.error
+    assert count(session, Certificate) == 0

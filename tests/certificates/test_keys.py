@@ -36,7 +36,7 @@ def test_a_key_is_made_once_and_stored_only_encrypted(app, session, provider):
         assert stored.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
         with pytest.raises(TypeError):
             serialization.load_pem_private_key(stored.encode(), password=None)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Incorrect password"):
             serialization.load_pem_private_key(stored.encode(), password=b"not the passphrase")
         assert first.private_key.key_size == keys.KEY_BITS
         assert first.row.source == KeySource.GENERATED

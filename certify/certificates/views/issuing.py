@@ -35,7 +35,7 @@ from certify.certificates.forms.issuing import (
     qualification_value,
     statement_value,
 )
-from certify.certificates.jobs import start_bulk_issue
+from certify.certificates.jobs import could_not_start, start_bulk_issue
 from certify.certificates.models import IssueJob, JobStatus
 from certify.certificates.operations.issuing import issue_certificate
 from certify.core.jobs import enqueue
@@ -106,7 +106,16 @@ def bulk():
         else:
             db.session.commit()
             job_id = job.id
-            enqueue(current_app._get_current_object(), RUN_JOB, job_id)
+            try:
+                enqueue(current_app._get_current_object(), RUN_JOB, job_id)
+            except Exception as error:
+                # The queue is unreachable (Redis down): say so on the job, not with a 500.
+                current_app.logger.exception("bulk issue job %s could not be queued", job_id)
+                db.session.rollback()
+                could_not_start(db.session, db.session.get(IssueJob, job_id), error)
+                db.session.commit()
+                flash("The bulk issue could not be started: the job queue is not reachable. "
+                      "Nothing was issued; try again later.", "error")
             return redirect(url_for("certificates.job", job_id=job_id), 303)
     return _eligible_page(provider, request.form, form, 422)
 
