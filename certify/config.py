@@ -46,45 +46,42 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _secret_key(env: Mapping[str, str], environment: str, instance: Path) -> str:
-    key = env.get("CERTIFY_SECRET_KEY", "")
-    if key:
-        return key
-    if environment == "production":
-        raise ConfigError(
-            "CERTIFY_SECRET_KEY is not set; production mode needs a long random secret "
-            '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
-        )
-    if environment == "testing":
-        return secrets.token_urlsafe(32)
-    # Development keeps one generated key in the instance folder so that sessions
-    # survive a restart of `make run`.
-    path = instance / "secret_key"
+def _generated_once(instance: Path, filename: str) -> str:
+    """A random secret kept in the instance folder, so that it survives a restart of
+    `make run` (development only)."""
+    path = instance / filename
     if path.exists():
         return path.read_text().strip()
     instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key + "\n")
+    value = secrets.token_urlsafe(48)
+    path.write_text(value + "\n")
     path.chmod(0o600)
-    return key
+    return value
+
+
+def _secret(variable: str, environment: str, instance: Path, filename: str,
+            production_message: str) -> str:
+    """A secret setting: required in production, random per run in tests, generated once
+    into the instance folder in development."""
+    if environment == "production":
+        raise ConfigError(f"{variable} is not set; {production_message}")
+    if environment == "testing":
+        return secrets.token_urlsafe(32)
+    return _generated_once(instance, filename)
+
+
+def _secret_key(env: Mapping[str, str], environment: str, instance: Path) -> str:
+    return env.get("CERTIFY_SECRET_KEY", "") or _secret(
+        "CERTIFY_SECRET_KEY", environment, instance, "secret_key",
+        'production mode needs a long random secret (for example: python -c "import secrets; '
+        'print(secrets.token_urlsafe(48))")')
 
 
 def _key_passphrase(environment: str, instance: Path) -> str:
-    if environment == "production":
-        raise ConfigError(
-            "CERTIFY_KEY_PASSPHRASE is not set; production mode needs a long random passphrase "
-            "to encrypt the providers' signing keys (keep it apart from the database backups)"
-        )
-    if environment == "testing":
-        return secrets.token_urlsafe(32)
-    path = instance / "key_passphrase"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    passphrase = secrets.token_urlsafe(48)
-    path.write_text(passphrase + "\n")
-    path.chmod(0o600)
-    return passphrase
+    return _secret(
+        "CERTIFY_KEY_PASSPHRASE", environment, instance, "key_passphrase",
+        "production mode needs a long random passphrase to encrypt the providers' signing "
+        "keys (keep it apart from the database backups)")
 
 
 def load_config(

@@ -9,9 +9,11 @@ once per run, and each test runs inside a transaction that is rolled back.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,56 @@ def count_queries(app, session):
             event.remove(engine, "before_cursor_execute", before)
 
     return counting
+
+
+@pytest.fixture
+def watching_server():
+    """An HTTP server on a free port of 127.0.0.1 that records every request it receives:
+    documents rendered from hostile text must never reach it."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"FETCHED-FROM-SERVER")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(params=DATABASES)
+def real_app(request, tmp_path):
+    """The application on a fresh database of its own, where commits are real: for tests
+    with several connections at once (and background jobs, which run in threads here).
+    Dropped afterwards."""
+    with fresh_database(request.param, tmp_path) as url:
+        application = create_app({
+            "ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SERVER_NAME": "certify.test", "JOBS": "thread",
+        })
+        with application.app_context(), db.engine.begin() as connection:
+            command.upgrade(alembic_config(connection=connection), "head")
+        try:
+            yield application
+        finally:
+            with application.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def real_session(real_app):
+    """A plain session on ``real_app``'s database; its commits are real."""
+    with Session(db.state(real_app).engine, expire_on_commit=False) as plain:
+        yield plain

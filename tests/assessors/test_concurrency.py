@@ -13,11 +13,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from alembic import command
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from certify import create_app
 from certify.accounts.models import Role, User
 from certify.accounts.operations.authorisations import authorise, today
 from certify.assessors.errors import AssessmentConflict, AssessmentError
@@ -25,11 +23,9 @@ from certify.assessors.models import Assessment, AssessmentStatus, Judgement
 from certify.assessors.operations import marking, quality
 from certify.assessors.operations.locking import claim as real_claim
 from certify.core import audit
-from certify.core.migrations import alembic_config
 from certify.core.models import AuditEntry
 from certify.extensions import db
 from tests.assessors.conftest import ALL_RULES, Always, all_marks, assessment_of
-from tests.conftest import DATABASES, fresh_database
 from tests.people import PASSWORD
 
 
@@ -157,26 +153,14 @@ def test_every_save_raises_the_version_even_when_only_a_judgement_changes(
 class TestRealRace:
     """Two people on two connections, each with their own transaction, as two requests."""
 
-    @pytest.fixture(params=DATABASES)
-    def app(self, request, tmp_path):
-        with fresh_database(request.param, tmp_path) as url:
-            application = create_app({
-                "ENV": "testing", "DATABASE_URL": url,
-                "INSTANCE_PATH": str(tmp_path / "instance"), "SERVER_NAME": "certify.test",
-            })
-            with application.app_context(), db.engine.begin() as connection:
-                command.upgrade(alembic_config(connection=connection), "head")
-            try:
-                yield application
-            finally:
-                with application.app_context():
-                    db.engine.dispose()
+    @pytest.fixture
+    def app(self, real_app):
+        return real_app
 
     @pytest.fixture
-    def session(self, app):
+    def session(self, real_session):
         """A plain session whose commits are real (the fresh database is dropped after)."""
-        with Session(db.state(app).engine, expire_on_commit=False) as plain:
-            yield plain
+        return real_session
 
     @pytest.fixture
     def two(self, app, session, team, submit):

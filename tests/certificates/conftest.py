@@ -12,19 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic import command
-from sqlalchemy.orm import Session
 
-from certify import create_app
 from certify.accounts.models import Enrolment, Provider, User
 from certify.accounts.operations.enrolments import enrol_candidate
 from certify.assessors.models import Assessment, AssessmentKind, AssessmentStatus, Outcome
 from certify.certificates.models import Certificate
-from certify.core.migrations import alembic_config
 from certify.evidence.models import Submission, SubmissionStatus
-from certify.extensions import db
 from certify.units.models import Qualification, QualificationUnit, Unit, UnitStatus
-from tests.conftest import DATABASES, fresh_database
 from tests.units.conftest import HKQF, import_bytes, import_seed  # noqa: F401
 
 
@@ -120,31 +114,6 @@ def issue(app, session):
 def issued(world, issue) -> Certificate:
     """A statement of attainment of ITCSCR405A for the world's candidate."""
     return issue(world)
-
-
-@pytest.fixture(params=DATABASES)
-def real_app(request, tmp_path):
-    """The application on a fresh database of its own, where commits are real: for tests
-    with several connections at once (and background threads).  Dropped afterwards."""
-    with fresh_database(request.param, tmp_path) as url:
-        application = create_app({
-            "ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SERVER_NAME": "certify.test", "JOBS": "thread",
-        })
-        with application.app_context(), db.engine.begin() as connection:
-            command.upgrade(alembic_config(connection=connection), "head")
-        try:
-            yield application
-        finally:
-            with application.app_context():
-                db.engine.dispose()
-
-
-@pytest.fixture
-def real_session(real_app):
-    """A plain session on ``real_app``'s database; its commits are real."""
-    with Session(db.state(real_app).engine, expire_on_commit=False) as plain:
-        yield plain
 
 
 @pytest.fixture

@@ -11,12 +11,9 @@ import copy
 import re
 import struct
 import subprocess
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
 import zxingcpp
 
 from certify.certificates import rendering
@@ -392,32 +389,6 @@ def test_render_many_keeps_the_order_and_fails_only_the_bad_one(app, monkeypatch
 
 
 # --- nothing typed is fetched, run or read ---------------------------------------------------
-
-
-@pytest.fixture
-def watching_server():
-    """An HTTP server on a free local port that records every request it receives."""
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"FETCHED-FROM-SERVER")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def hostile_markup(port: int) -> list[str]:

@@ -175,6 +175,21 @@ def create_provider(
     return provider
 
 
+def change_provider_settings(session: Session, provider: Provider, values: dict, *,
+                             action: str, actor: User | None) -> Provider:
+    """Set already-checked provider settings and audit the ones that changed (``action``
+    names the group of settings).  Flushes."""
+    changes = {name: [getattr(provider, name), value] for name, value in values.items()
+               if getattr(provider, name) != value}
+    for name, value in values.items():
+        setattr(provider, name, value)
+    session.flush()
+    if changes:
+        audit.record(session, action, actor=actor, provider=provider, target=provider,
+                     changes=changes)
+    return provider
+
+
 def add_role(
     session: Session, user: User, provider: Provider, role: Role, *, actor: User | None = None,
     via: str | None = None,

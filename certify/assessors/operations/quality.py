@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from certify.accounts.models import Provider, Role, User
+from certify.accounts.operations.people import change_provider_settings
 from certify.assessors.errors import AssessmentError, InvalidMarking
 from certify.assessors.models import (
     Assessment,
@@ -239,15 +240,8 @@ def update_settings(session: Session, provider: Provider, *, actor: User,
             errors[name] = f"{label} must be a whole number from {low} to {high}."
     if errors:
         raise InvalidMarking(errors)
-    changes = {name: [getattr(provider, name), value] for name, value in values.items()
-               if getattr(provider, name) != value}
-    for name, value in values.items():
-        setattr(provider, name, value)
-    session.flush()
-    if changes:
-        audit.record(session, "provider.assessment_settings_changed", actor=actor,
-                     provider=provider, target=provider, changes=changes)
-    return provider
+    return change_provider_settings(session, provider, values,
+                                    action="provider.assessment_settings_changed", actor=actor)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from certify.accounts.models import Provider, User
+from certify.accounts.operations.people import change_provider_settings
 from certify.core import audit, filetypes
 from certify.core.storage import current_storage
 
@@ -63,15 +64,8 @@ def update_certificate_settings(
         raise SettingsRefused(f"Use a number of days from {DAYS_MIN} to {DAYS_MAX}.",
                               "certificate_days")
     values["certificate_days"] = certificate_days
-    changes = {name: [getattr(provider, name), value] for name, value in values.items()
-               if getattr(provider, name) != value}
-    for name, value in values.items():
-        setattr(provider, name, value)
-    session.flush()
-    if changes:
-        audit.record(session, "provider.certificate_settings_changed", actor=actor,
-                     provider=provider, target=provider, changes=changes)
-    return provider
+    return change_provider_settings(
+        session, provider, values, action="provider.certificate_settings_changed", actor=actor)
 
 
 def display_name(filename: str | None) -> str:
